@@ -1,0 +1,48 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both create .venv at the repo root.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# torch is pinned: this exact CPU build is what the project is tested with (an open range pulls GBs of CUDA).
+TORCH := torch==2.13.0
+PACKAGES := $(sort $(dir $(wildcard packages/*/pyproject.toml)))
+ADAPTERS := $(filter-out packages/core/,$(PACKAGES))
+
+.PHONY: demo test install-demo install-test lint typecheck unit bench clean
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+install-demo: $(PY)
+	$(PIP) install -q $(TORCH)
+	$(PIP) install -q -e "packages/core[embedded,cross-encoder,eval]"
+
+demo: install-demo
+	$(PY) examples/demo.py
+
+install-test: $(PY)
+	$(PIP) install -q $(TORCH)
+	$(PIP) install -q -e "packages/core[all,test]" $(foreach p,$(ADAPTERS),-e "$(p)[test]") -e ".[integration,dev]"
+
+lint: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install-test
+	$(VENV)/bin/mypy packages/core/src $(foreach p,$(ADAPTERS),$(p)src)
+
+unit: install-test
+	$(VENV)/bin/pytest packages integration_tests
+
+test: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy packages/core/src $(foreach p,$(ADAPTERS),$(p)src)
+	$(VENV)/bin/pytest packages integration_tests
+
+bench: install-test
+	$(PIP) install -q -e ".[bench]"
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

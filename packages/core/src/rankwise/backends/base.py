@@ -1,0 +1,62 @@
+"""The contract every scoring backend fulfils."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+Normalization = Literal["none", "sigmoid", "minmax"]
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """Settings the `Reranker` hands to a backend when it builds one.
+
+    Local backends read ``device``, ``batch_size`` and ``max_length``; remote ones
+    read ``api_key``, ``base_url`` and ``timeout``. ``options`` carries
+    backend-specific keyword arguments (``Reranker(..., backend_options={...})``).
+
+    >>> BackendConfig(batch_size=16).batch_size
+    16
+    """
+
+    device: str | None = None
+    batch_size: int = 32
+    max_length: int = 512
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str | None = None
+    timeout: float | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Maps a query and texts to one raw float score per text, higher = more relevant.
+
+    A backend does not sort, cut, normalise, deduplicate or cache: the `Reranker`
+    does all of that, once. ``name`` identifies the backend in results and errors;
+    ``default_normalization`` is what the `Reranker` applies unless told otherwise.
+    Backends that talk to a network service also implement ``ascore`` natively;
+    for local models the `Reranker` runs ``score`` in a worker thread.
+
+    Optional attributes the `Reranker` honours when a backend has them:
+
+    - ``max_length: int | None`` — the model reads at most this many tokens; the
+      `Reranker` cuts texts to that many words first (lossless, and a 100,000-word
+      document never reaches the tokenizer whole).
+    - ``max_batch_size: int | None`` — at most this many texts per ``score`` call
+      (a provider's documented cap); otherwise the `Reranker`'s ``batch_size``.
+    - ``set_dependent: bool`` — scores depend on the whole candidate set (BM25
+      statistics over the candidates, listwise LLMs, pairwise DuoT5): the backend
+      gets every text in one call and its scores are not cached per text.
+    - ``async def ascore(query, texts)`` — native async scoring (network backends).
+    - ``warm(texts)`` — pre-compute what does not depend on the query (embeddings).
+    """
+
+    name: str
+    default_normalization: Normalization
+
+    def score(self, query: str, texts: Sequence[str]) -> Sequence[float]:
+        """Return one raw score per text, in the order of ``texts``."""
+        ...

@@ -1,0 +1,98 @@
+"""sentence-transformers bi-encoders (``bi-encoder:<hub id or local path>``): cosine similarity."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from rankwise._optional import require
+from rankwise.backends.base import BackendConfig, Normalization
+
+Vectors = npt.NDArray[np.float32]
+
+
+class BiEncoderBackend:
+    """Cosine similarity between the query's and each text's embedding, in [-1, 1].
+
+    Each distinct text is encoded once: embeddings are kept in an LRU keyed by
+    text (``embedding_cache_size`` entries), so repeated documents, and documents
+    warmed ahead of time with `warm`, cost a dot product.
+
+    >>> backend = BiEncoderBackend("path/to/all-MiniLM-L6-v2")  # doctest: +SKIP
+    >>> backend.score("cats", ["a cat purrs", "stock prices"])  # doctest: +SKIP
+    [0.61, 0.02]
+    """
+
+    default_normalization: Normalization = "none"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        device: str | None = None,
+        batch_size: int = 32,
+        max_length: int = 512,
+        embedding_cache_size: int = 100_000,
+        query_prefix: str = "",
+        document_prefix: str = "",
+        **model_kwargs: Any,
+    ) -> None:
+        st = require("sentence_transformers", extra="bi-encoder", purpose="the bi-encoder backend")
+        self.name = f"bi-encoder:{model}"
+        self.model = st.SentenceTransformer(model, device=device, **model_kwargs)
+        model_limit = self.model.max_seq_length or max_length
+        self.model.max_seq_length = min(max_length, model_limit)
+        self.max_length = self.model.max_seq_length
+        self.batch_size = batch_size
+        self.query_prefix, self.document_prefix = query_prefix, document_prefix
+        self._cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._cache_size = embedding_cache_size
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_spec(cls, model: str, config: BackendConfig) -> BiEncoderBackend:
+        return cls(
+            model, device=config.device, batch_size=config.batch_size, max_length=config.max_length, **config.options
+        )
+
+    def _encode(self, texts: Sequence[str]) -> Vectors:
+        vectors: Vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return vectors.astype(np.float32, copy=False)
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        """Unit-length embeddings of ``texts``, from the cache where possible."""
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            fresh = self._encode([self.document_prefix + t for t in missing])
+            with self._lock:
+                for text, vector in zip(missing, fresh, strict=True):
+                    self._cache[text] = vector
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+                found = {t: self._cache[t] for t in texts if t in self._cache}
+            found.update(zip(missing, fresh, strict=True))
+        else:
+            with self._lock:
+                found = {t: self._cache[t] for t in texts}
+        return np.stack([found[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
+
+    def warm(self, texts: Sequence[str]) -> None:
+        """Encode and cache ``texts`` ahead of the queries that will need them."""
+        self.embed_documents(texts)
+
+    def score(self, query: str, texts: Sequence[str]) -> list[float]:
+        documents = self.embed_documents(texts)
+        query_vector = self._encode([self.query_prefix + query])[0]
+        return [float(s) for s in documents @ query_vector]

@@ -1,0 +1,86 @@
+"""Model specs (``kind:model``) and the backend classes they name, imported lazily."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rankwise.backends.base import Backend, BackendConfig
+from rankwise.errors import UnknownModelSpecError
+
+
+@dataclass(frozen=True)
+class _Kind:
+    target: str  # "module:attribute" of a factory ``(model: str, config: BackendConfig) -> Backend``
+    needs_model: bool
+    help: str
+
+
+_KINDS: dict[str, _Kind] = {
+    "cross-encoder": _Kind(
+        "rankwise.backends.cross_encoder:CrossEncoderBackend.from_spec",
+        True,
+        "sentence-transformers cross-encoder, hub id or local path (backend_options: backend='torch'|'onnx')",
+    ),
+    "bi-encoder": _Kind(
+        "rankwise.backends.bi_encoder:BiEncoderBackend.from_spec",
+        True,
+        "sentence-transformers bi-encoder, cosine similarity of embeddings",
+    ),
+    "lexical": _Kind(
+        "rankwise.backends.lexical:LexicalBackend.from_spec",
+        False,
+        "BM25 (bm25s) over the candidate documents",
+    ),
+}
+
+
+def register_kind(kind: str, target: str, *, needs_model: bool = True, help: str = "") -> None:
+    """Register a backend kind: ``target`` is ``"module:factory"``, imported on first use.
+
+    >>> register_kind("my-kind", "json:loads", help="an example")
+    >>> "my-kind" in known_kinds()
+    True
+    """
+    _KINDS[kind] = _Kind(target, needs_model, help)
+
+
+def known_kinds() -> dict[str, str]:
+    """The known spec kinds and what each one is."""
+    return {kind: k.help for kind, k in sorted(_KINDS.items())}
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """Split ``"kind:model"`` into its parts; ``"lexical"`` has an empty model.
+
+    >>> split_spec("cross-encoder:BAAI/bge-reranker-base")
+    ('cross-encoder', 'BAAI/bge-reranker-base')
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise UnknownModelSpecError(f"a model spec must be a non-empty string, got {spec!r}")
+    kind, sep, model = spec.strip().partition(":")
+    known = ", ".join(sorted(_KINDS))
+    if kind not in _KINDS:
+        raise UnknownModelSpecError(
+            f"unknown model spec {spec!r}: the kind {kind!r} is not one of {known} "
+            f"(write 'kind:model', e.g. 'cross-encoder:BAAI/bge-reranker-base')"
+        )
+    if _KINDS[kind].needs_model and not (sep and model.strip()):
+        raise UnknownModelSpecError(f"model spec {spec!r} names no model: write '{kind}:<hub id or path>'")
+    return kind, model.strip()
+
+
+def _resolve(target: str) -> Callable[[str, BackendConfig], Backend]:
+    module_name, _, attr_path = target.partition(":")
+    obj: object = importlib.import_module(module_name)
+    for attr in attr_path.split("."):
+        obj = getattr(obj, attr)
+    return obj  # type: ignore[return-value]
+
+
+def create_backend(spec: str, config: BackendConfig | None = None) -> Backend:
+    """Build the backend a single spec names (imports its module now, not before)."""
+    kind, model = split_spec(spec)
+    factory = _resolve(_KINDS[kind].target)
+    return factory(model, config or BackendConfig())
