@@ -6,14 +6,14 @@ import asyncio
 import math
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from rankwise.backends.base import Backend, BackendConfig, Normalization
-from rankwise.backends.registry import create_backend
+from rankwise.backends.registry import create_backend, known_kinds, split_spec
 from rankwise.cache import ScoreCache
 from rankwise.chunking import LongDocuments, chunk_words, truncate_words
 from rankwise.documents import TextGetter, document_texts
@@ -162,10 +162,21 @@ class Reranker:
             if spec is None or spec == FIRST_STAGE:
                 return None
             if spec not in built:
-                built[spec] = create_backend(spec, self._config)
+                built[spec] = create_backend(spec, self._config_for(spec))
             return built[spec]
 
         return [_Component(t.weight, backend(t.source), backend(t.fallback_source)) for t in self._terms]
+
+    def _config_for(self, spec: str) -> BackendConfig:
+        """``backend_options`` are flat for one backend, or keyed by kind (``{"bi-encoder": {...}}``)."""
+        options = self._config.options
+        if not any(kind in options for kind in known_kinds()):
+            return self._config
+        kind, _ = split_spec(spec)
+        own = options.get(kind, {})
+        if not isinstance(own, Mapping):
+            raise TypeError(f"backend_options[{kind!r}] must be a dict of options for the {kind!r} backend")
+        return replace(self._config, options=dict(own))
 
     @property
     def backends(self) -> list[Backend]:
