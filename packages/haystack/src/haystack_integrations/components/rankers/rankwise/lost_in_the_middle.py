@@ -1,0 +1,56 @@
+"""`RankwiseLostInTheMiddleRanker`: rankwise's lost-in-the-middle order as a Haystack component."""
+
+# No `from __future__ import annotations`: Haystack reads run()'s annotations to build the sockets.
+from typing import Any
+
+from haystack import Document, component, default_from_dict, default_to_dict
+
+from rankwise import lost_in_the_middle
+
+
+@component
+class RankwiseLostInTheMiddleRanker:
+    """Place best-first documents so the best sit at both edges of the context, the weakest in the middle.
+
+    Put it after `RankwiseRanker` (documents must be ranked best first). The best
+    document stays first and the second goes last, as in Haystack's
+    ``LostInTheMiddleRanker``. ``top_k`` (rankwise's ``top_n``) keeps the best
+    ``top_k``; ``word_count_threshold`` keeps documents while their total word
+    count fits (the document that crosses it is kept). The same `Document`
+    objects are returned, reordered.
+
+    >>> from haystack import Document
+    >>> docs = [Document(content=str(i)) for i in range(1, 6)]
+    >>> [d.content for d in RankwiseLostInTheMiddleRanker().run(documents=docs)["documents"]]
+    ['1', '3', '5', '4', '2']
+    """
+
+    def __init__(self, top_k: int | None = None, word_count_threshold: int | None = None) -> None:
+        lost_in_the_middle([], top_n=top_k, word_count_threshold=word_count_threshold)  # the core validates both
+        self.top_k = top_k
+        self.word_count_threshold = word_count_threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise the settings."""
+        return default_to_dict(self, top_k=self.top_k, word_count_threshold=self.word_count_threshold)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RankwiseLostInTheMiddleRanker":
+        """Rebuild the component from `to_dict` output."""
+        return default_from_dict(cls, data)
+
+    @component.output_types(documents=list[Document])
+    def run(
+        self, documents: list[Document], top_k: int | None = None, word_count_threshold: int | None = None
+    ) -> dict[str, list[Document]]:
+        """Reorder ``documents``; ``top_k``/``word_count_threshold`` override the init values."""
+        return {
+            "documents": lost_in_the_middle(
+                documents,
+                top_n=self.top_k if top_k is None else top_k,
+                word_count_threshold=self.word_count_threshold
+                if word_count_threshold is None
+                else word_count_threshold,
+                word_count=lambda doc: len((doc.content or "").split()),
+            )
+        }

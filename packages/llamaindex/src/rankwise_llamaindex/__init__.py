@@ -1,0 +1,13 @@
+"""rankwise for LlamaIndex: a reranking node postprocessor and a lost-in-the-middle postprocessor.
+
+>>> from llama_index.core.schema import NodeWithScore, TextNode
+>>> from rankwise_llamaindex import RankwiseRerank
+>>> nodes = [NodeWithScore(node=TextNode(text="dogs bark")), NodeWithScore(node=TextNode(text="cats purr"))]
+>>> [n.node.get_content() for n in RankwiseRerank(model="lexical", top_n=1).postprocess_nodes(nodes, query_str="cats")]
+['cats purr']
+"""
+
+from rankwise_llamaindex.lost_in_the_middle import RankwiseLostInTheMiddle
+from rankwise_llamaindex.rerank import RankwiseRerank
+
+__all__ = ["RankwiseLostInTheMiddle", "RankwiseRerank"]
