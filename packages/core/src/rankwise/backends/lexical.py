@@ -12,7 +12,7 @@ from rankwise.backends.base import BackendConfig, Normalization
 class LexicalBackend:
     """BM25 scores of each text for the query, with statistics taken from the candidates themselves.
 
-    Tokens are lower-cased words, English stop words removed, Snowball-stemmed
+    Tokens are lower-cased words, English stop words (NLTK list) removed, Snowball-stemmed
     when PyStemmer is installed. ``k1`` and ``b`` default to 0.9 / 0.4 (Anserini's).
 
     >>> LexicalBackend().score("purring cats", ["dogs bark", "a cat purrs"])[1] > 0
@@ -23,7 +23,7 @@ class LexicalBackend:
     set_dependent = True  # IDF and length statistics come from the candidate set
     default_normalization: Normalization = "none"
 
-    def __init__(self, *, k1: float = 0.9, b: float = 0.4, stopwords: str | None = "en", stem: bool = True) -> None:
+    def __init__(self, *, k1: float = 0.9, b: float = 0.4, stopwords: str | None = "en_plus", stem: bool = True) -> None:
         self._bm25s = require("bm25s", extra="lexical", purpose="the lexical backend")
         self.k1, self.b, self.stopwords = k1, b, stopwords
         self._stemmer = None
