@@ -6,8 +6,11 @@ Run it with `make demo` (or `.venv/bin/python examples/demo.py` once installed).
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
+
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no weight-loading bars in the demo output
 
 from rankwise import Reranker, lost_in_the_middle
 
