@@ -26,3 +26,7 @@ class BackendError(RankwiseError, RuntimeError):
         super().__init__(message)
         self.backend = backend
         self.retryable = retryable
+
+
+class MissingApiKeyError(RankwiseError, ValueError):
+    """A remote backend needs an API key and none was given (``api_key=`` or its environment variables)."""

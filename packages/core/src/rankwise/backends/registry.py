@@ -33,6 +33,40 @@ _KINDS: dict[str, _Kind] = {
         False,
         "BM25 (bm25s) over the candidate documents",
     ),
+    # rerank APIs (docs/providers/): api_key=/base_url=/timeout= on the Reranker, retries in rankwise.retry
+    "cohere": _Kind("rankwise.backends.cohere:CohereBackend.from_spec", True, "Cohere Rerank, e.g. cohere:rerank-v3.5"),
+    "voyage": _Kind(
+        "rankwise.backends.voyage:VoyageBackend.from_spec", True, "Voyage AI Rerank, e.g. voyage:rerank-2.5"
+    ),
+    "jina": _Kind(
+        "rankwise.backends.http_rerank:FACTORY.jina",
+        True,
+        "Jina AI Reranker API, e.g. jina:jina-reranker-v2-base-multilingual",
+    ),
+    "mixedbread": _Kind(
+        "rankwise.backends.http_rerank:FACTORY.mixedbread",
+        True,
+        "Mixedbread Rerank API, e.g. mixedbread:mixedbread-ai/mxbai-rerank-large-v2",
+    ),
+    "nvidia": _Kind(
+        "rankwise.backends.http_rerank:FACTORY.nvidia",
+        True,
+        "NVIDIA NeMo Retriever reranking (API catalog or a NIM at base_url)",
+    ),
+    "pinecone": _Kind(
+        "rankwise.backends.http_rerank:FACTORY.pinecone",
+        True,
+        "Pinecone Inference rerank, e.g. pinecone:bge-reranker-v2-m3",
+    ),
+    "tei": _Kind(
+        "rankwise.backends.http_rerank:FACTORY.tei", False, "Hugging Face Text Embeddings Inference /rerank at base_url"
+    ),
+    "vllm": _Kind(
+        "rankwise.backends.http_rerank:FACTORY.vllm", True, "vLLM /v1/rerank at base_url, vllm:<served model>"
+    ),
+    "infinity": _Kind(
+        "rankwise.backends.http_rerank:FACTORY.infinity", True, "Infinity /rerank at base_url, infinity:<model>"
+    ),
 }
 
 

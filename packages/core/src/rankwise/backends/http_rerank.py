@@ -1,0 +1,113 @@
+"""One backend for every Cohere-style HTTP rerank API (Jina, Mixedbread, NVIDIA, Pinecone, TEI, vLLM, Infinity).
+
+What differs per provider is a `rankwise.backends.http_providers.Provider`; this
+module sends the request with ``httpx`` (a sync ``httpx.Client`` and, per event
+loop, an ``httpx.AsyncClient``), always with a timeout, under the shared retry policy.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from functools import partial
+from types import SimpleNamespace
+from typing import Any
+
+from rankwise._optional import require
+from rankwise.backends.api_base import ApiBackend, PerLoop, malformed, resolve_api_key, status_error
+from rankwise.backends.base import BackendConfig
+from rankwise.backends.http_providers import PROVIDERS, Provider
+from rankwise.retry import RemoteCallError
+
+
+class HttpRerankBackend(ApiBackend):
+    """Rerank through an HTTP API described by a `Provider`.
+
+    >>> b = HttpRerankBackend.from_spec("tei", "", BackendConfig(base_url="http://localhost:8080"))
+    >>> b.name, b.url, b.max_batch_size
+    ('tei', 'http://localhost:8080/rerank', 32)
+    >>> from rankwise import Reranker
+    >>> rr = Reranker("jina:jina-reranker-v2-base-multilingual", api_key="...")  # doctest: +SKIP
+    """
+
+    def __init__(self, provider: Provider, model: str, config: BackendConfig) -> None:
+        self.kind = provider.kind  # type: ignore[misc]  # per instance: one class serves every provider
+        self.own_options = (*provider.options, "extra_body")  # type: ignore[misc]
+        required = provider.key == "required" or (provider.key == "hosted" and config.base_url is None)
+        name = f"{provider.kind}:{model}" if model else provider.kind
+        key = resolve_api_key(config.api_key, provider.env_vars, backend=name, required=required)
+        super().__init__(
+            model,
+            config,
+            api_key=key,
+            cap=provider.cap_for(model),
+            base_url=config.base_url,
+            env_vars=provider.env_vars,
+        )
+        extra = self.options.get("extra_body", {})
+        if not isinstance(extra, dict):
+            raise TypeError(f"backend_options['extra_body'] must be a dict of extra JSON fields, got {extra!r}")
+        self.provider = provider
+        self.url = provider.url(model, config.base_url)
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json", **provider.headers}
+        if key:
+            self._headers.update(provider.auth(key))
+        self._httpx = require("httpx", extra="http", purpose=f"the {provider.kind} rerank backend")
+        self._client: Any = None
+        self._lock = threading.Lock()
+        self._async_clients: PerLoop[Any] = PerLoop(lambda: self._httpx.AsyncClient(timeout=self.policy.timeout))
+
+    @classmethod
+    def from_spec(cls, kind: str, model: str, config: BackendConfig) -> HttpRerankBackend:
+        return cls(PROVIDERS[kind], model, config)
+
+    def _body(self, query: str, texts: list[str]) -> dict[str, Any]:
+        return {**self.provider.body(self.model, query, texts, self.options), **self.options.get("extra_body", {})}
+
+    def _sync_client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._httpx.Client(timeout=self.policy.timeout)
+            return self._client
+
+    def _send(self, query: str, texts: list[str], timeout: float) -> Iterable[tuple[object, object]]:
+        response = self._sync_client().post(
+            self.url, json=self._body(query, texts), headers=self._headers, timeout=timeout
+        )
+        return self._read(response)
+
+    async def _asend(self, query: str, texts: list[str], timeout: float) -> Iterable[tuple[object, object]]:
+        response = await self._async_clients.get().post(
+            self.url, json=self._body(query, texts), headers=self._headers, timeout=timeout
+        )
+        return self._read(response)
+
+    def _read(self, response: Any) -> Iterable[tuple[object, object]]:
+        if response.status_code >= 400:
+            raise status_error(response.status_code, response.headers, response.text)
+        try:
+            return self.provider.parse(response.json())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise malformed(f"not JSON ({exc}): {response.text}") from exc
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise malformed(str(exc)) from exc
+
+    def _classify(self, exc: Exception, timeout: float) -> RemoteCallError:
+        httpx = self._httpx
+        if isinstance(exc, httpx.TimeoutException):
+            return RemoteCallError(f"no response within {timeout:g} s ({type(exc).__name__})", retryable=True)
+        if isinstance(exc, httpx.TransportError):  # refused, reset, dropped mid-response
+            return RemoteCallError(f"connection failed ({type(exc).__name__}: {exc})", retryable=True)
+        return super()._classify(exc, timeout)
+
+    def close(self) -> None:
+        """Close the pooled sync connections (async clients close with their event loop)."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+#: Registry targets: ``rankwise.backends.http_rerank:FACTORY.<kind>``.
+FACTORY = SimpleNamespace(**{kind: partial(HttpRerankBackend.from_spec, kind) for kind in PROVIDERS})
