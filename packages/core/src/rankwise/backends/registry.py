@@ -33,6 +33,26 @@ _KINDS: dict[str, _Kind] = {
         False,
         "BM25 (bm25s) over the candidate documents",
     ),
+    "monot5": _Kind(
+        "rankwise.backends.monot5:MonoT5Backend.from_spec",
+        True,
+        "MonoT5 pointwise, P(true) of 'Query: … Document: … Relevant:'",
+    ),
+    "duot5": _Kind(
+        "rankwise.backends.duot5:DuoT5Backend.from_spec",
+        True,
+        "DuoT5 pairwise over a first pass's top-k (backend_options: first_pass, top_k)",
+    ),
+    "yesno": _Kind(
+        "rankwise.backends.yesno:YesNoBackend.from_spec",
+        True,
+        "causal-LM yes/no pointwise (backend_options: preset='qwen3-reranker'|'bge-reranker-v2-gemma'|…)",
+    ),
+    "listwise": _Kind(
+        "rankwise.backends.listwise:ListwiseBackend.from_spec",
+        True,
+        "RankGPT sliding-window listwise LLM via an OpenAI-compatible endpoint or llm=callable",
+    ),
     # rerank APIs (docs/providers/): api_key=/base_url=/timeout= on the Reranker, retries in rankwise.retry
     "cohere": _Kind("rankwise.backends.cohere:CohereBackend.from_spec", True, "Cohere Rerank, e.g. cohere:rerank-v3.5"),
     "voyage": _Kind(
