@@ -69,20 +69,26 @@ class RankwiseRerank(BaseNodePostprocessor):
     def _postprocess_nodes(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
     ) -> list[NodeWithScore]:
-        with self._reranking(nodes, query_bundle) as (query, finish):
-            return finish(self.reranker.rerank(query, self._texts(nodes), **self._cuts(nodes)))
+        with self._reranking(nodes, query_bundle) as (query, texts, finish):
+            return finish(self.reranker.rerank(query, texts, **self._cuts(nodes)))
 
     async def _apostprocess_nodes(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
     ) -> list[NodeWithScore]:
-        with self._reranking(nodes, query_bundle) as (query, finish):
-            return finish(await self.reranker.arerank(query, self._texts(nodes), **self._cuts(nodes)))
+        with self._reranking(nodes, query_bundle) as (query, texts, finish):
+            return finish(await self.reranker.arerank(query, texts, **self._cuts(nodes)))
 
     @contextmanager
-    def _reranking(self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None) -> Iterator[tuple[str, Finish]]:
-        """Announce the rerank (instrumentation + callbacks); ``finish`` builds the nodes and closes the events."""
+    def _reranking(
+        self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None
+    ) -> Iterator[tuple[str, list[str], Finish]]:
+        """Check the input, announce the rerank (instrumentation + callbacks), yield the query and texts.
+
+        ``finish`` turns the core's results into new nodes and closes both events.
+        """
         if query_bundle is None:
             raise ValueError("RankwiseRerank needs a query: pass query_bundle= or query_str= to postprocess_nodes")
+        texts = self._texts(nodes)
         model_name = self.model if isinstance(self.model, str) else self.model.model
         top_n = self.top_n if self.top_n is not None else len(nodes)
         dispatcher.event(ReRankStartEvent(query=query_bundle, nodes=nodes, top_n=top_n, model_name=model_name))
@@ -100,7 +106,7 @@ class RankwiseRerank(BaseNodePostprocessor):
                 dispatcher.event(ReRankEndEvent(nodes=reranked))
                 return reranked
 
-            yield query_bundle.query_str, finish
+            yield query_bundle.query_str, texts, finish
 
     def _texts(self, nodes: list[NodeWithScore]) -> list[str]:
         for index, item in enumerate(nodes):
