@@ -8,7 +8,7 @@ TORCH := torch==2.13.0
 PACKAGES := $(sort $(dir $(wildcard packages/*/pyproject.toml)))
 ADAPTERS := $(filter-out packages/core/,$(PACKAGES))
 
-.PHONY: demo test install-demo install-test lint typecheck unit bench clean
+.PHONY: demo test install-demo install-test lint typecheck unit bench eval clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -43,6 +43,20 @@ test: install-test
 bench: install-test
 	$(PIP) install -q -e ".[bench]"
 	$(PY) benchmarks/run_all.py
+
+# Quality numbers of docs/benchmarks.md ("Quality"): BM25 first stage vs reranked, on ../shared/datasets.
+# Slow on a laptop CPU (MiniLM encodes every candidate document once): about an hour in all.
+DATASETS ?= ../shared/datasets
+QUALITY := benchmarks/results/quality
+eval: install-demo
+	$(VENV)/bin/rankwise eval $(DATASETS)/scifact --model embedded --json $(QUALITY)/scifact-embedded.json
+	$(VENV)/bin/rankwise eval $(DATASETS)/cranfield --model embedded --json $(QUALITY)/cranfield-embedded.json
+	$(VENV)/bin/rankwise eval $(DATASETS)/squad --model embedded --max-queries 2000 --json $(QUALITY)/squad-embedded.json
+	$(VENV)/bin/rankwise eval $(DATASETS)/arguana --model embedded --max-queries 100 --json $(QUALITY)/arguana-embedded.json
+	$(VENV)/bin/rankwise eval $(DATASETS)/scifact --model lexical --no-progress --json $(QUALITY)/scifact-lexical.json
+	$(VENV)/bin/rankwise eval $(DATASETS)/cranfield --model lexical --no-progress --json $(QUALITY)/cranfield-lexical.json
+	$(VENV)/bin/rankwise eval $(DATASETS)/squad --model lexical --max-queries 2000 --no-progress --json $(QUALITY)/squad-lexical.json
+	$(VENV)/bin/rankwise eval $(DATASETS)/arguana --model lexical --max-queries 100 --no-progress --json $(QUALITY)/arguana-lexical.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
