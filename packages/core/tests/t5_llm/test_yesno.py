@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 from rankwise import Reranker
@@ -101,3 +103,32 @@ def test_bad_options_are_named(tiny_causal_lm: str) -> None:
         YesNoBackend(tiny_causal_lm, preset="qwen")
     with pytest.raises(ValueError, match="lacks \\{query\\}"):
         YesNoBackend(tiny_causal_lm, template="Document: {document}")
+
+
+class _SplittingTokenizer:
+    """Like a legacy SentencePiece tokenizer: a leading space becomes its own piece."""
+
+    unk_token_id = 0
+    vocab: ClassVar[dict[str, int]] = {"<unk>": 0, "▁": 1, "yes": 2, "Ġno": 3}
+
+    def __call__(self, text: str, add_special_tokens: bool = False) -> dict[str, list[int]]:
+        pieces = (["▁"] if text.startswith(" ") else []) + text.split()
+        return {"input_ids": [self.vocab.get(p, 0) for p in pieces]}
+
+    def convert_tokens_to_ids(self, token: str) -> int:
+        return self.vocab.get(token, 0)
+
+    def convert_ids_to_tokens(self, ids: list[int]) -> list[str]:
+        names = {v: k for k, v in self.vocab.items()}
+        return [names[i] for i in ids]
+
+
+def test_target_token_fallbacks() -> None:
+    from rankwise.backends.prompt_tokens import target_token_id
+
+    tok = _SplittingTokenizer()
+    assert target_token_id(tok, "yes") == 2
+    assert target_token_id(tok, " yes") == 2  # stripped
+    assert target_token_id(tok, "Ġno") == 3
+    with pytest.raises(ValueError, match="is 2 tokens"):
+        target_token_id(tok, "yes please")

@@ -13,11 +13,16 @@ def target_token_id(tokenizer: Any, token: str) -> int:
     """The vocabulary id of the single token the model is read at (``"true"``, ``"yes"``, ``"1"``).
 
     The text is encoded as the tokenizer would encode it (so ``"true"`` is T5's
-    ``"▁true"``); an exact vocabulary entry is accepted when encoding splits it.
+    ``"▁true"`` and ``" yes"`` a BPE vocabulary's ``"Ġyes"``); if that gives more than
+    one token, the text without surrounding spaces, then an exact vocabulary entry,
+    are tried.
     """
     ids = tokenizer(token, add_special_tokens=False)["input_ids"]
     if len(ids) == 1:
         return int(ids[0])
+    stripped = tokenizer(token.strip(), add_special_tokens=False)["input_ids"]
+    if len(stripped) == 1:  # " yes" for a SentencePiece vocab, whose "yes" already means "▁yes"
+        return int(stripped[0])
     exact = tokenizer.convert_tokens_to_ids(token)
     if isinstance(exact, int) and exact != tokenizer.unk_token_id:
         return exact
