@@ -29,10 +29,11 @@ def main() -> None:
     parser.add_argument("dataset")
     parser.add_argument("--split", default="train")
     parser.add_argument("--depth", type=int, default=100)
+    parser.add_argument("--max-queries", type=int, help="an evenly spaced sample of the split's queries")
     parser.add_argument("--json")
     args = parser.parse_args()
 
-    data = load_beir(args.dataset, split=args.split)
+    data = load_beir(args.dataset, split=args.split, max_queries=args.max_queries)
     retriever = BM25FirstStage(data.corpus)
     cosine = Reranker(f"bi-encoder:{embedded_model_path()}")
     candidates: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
