@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
 from rankwise import Reranker
 from rankwise.backends.duot5 import DuoT5Backend
+
+
+@functools.lru_cache(maxsize=2)
+def load(model_dir: str) -> tuple[Any, Any]:
+    """Tokenizer and model, loaded once per directory for the hand computations."""
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(model_dir), AutoModelForSeq2SeqLM.from_pretrained(model_dir).eval()
+
 
 QUERY = "what do cats eat"
 DOCS = [
@@ -37,10 +48,8 @@ class FixedFirstPass:
 
 def hand_pair_prob(model_dir: str, query: str, a: str, b: str) -> float:
     import torch
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForSeq2SeqLM.from_pretrained(model_dir).eval()
+    tok, model = load(model_dir)
     enc = tok(f"Query: {query} Document0: {a} Document1: {b} Relevant:", return_tensors="pt")
     with torch.inference_mode():
         logits = model(**enc, decoder_input_ids=torch.tensor([[0]])).logits[0, 0]

@@ -81,6 +81,14 @@ async def test_async_client_gives_the_same_ranking(chat_server: Any) -> None:
     assert chat_server.max_in_flight == 1  # overlapping windows depend on each other: one at a time
 
 
+def test_one_reranker_serves_successive_event_loops(chat_server: Any) -> None:
+    rr = listwise(chat_server)
+    texts = docs(5)
+    first = [r.document for r in asyncio.run(rr.arerank(QUERY, texts))]
+    assert [r.document for r in asyncio.run(rr.arerank(QUERY, texts))] == first
+    assert [r.document for r in rr.rerank(QUERY, texts)] == first
+
+
 async def test_disjoint_windows_run_concurrently(chat_server: Any) -> None:
     chat_server.delay = 0.2
     texts = docs(12)

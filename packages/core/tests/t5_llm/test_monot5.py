@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import math
+from typing import Any
 
 import pytest
 
 from rankwise import Reranker
 from rankwise.backends.monot5 import MonoT5Backend
+
+
+@functools.lru_cache(maxsize=2)
+def load(model_dir: str) -> tuple[Any, Any]:
+    """Tokenizer and model, loaded once per directory for the hand computations."""
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(model_dir), AutoModelForSeq2SeqLM.from_pretrained(model_dir).eval()
+
 
 QUERY = "what do cats eat"
 DOCS = ["cats eat fish", "dogs bark at the car", "the river is blue and the sky is blue", "cats", "protein in the cell"]
@@ -16,10 +27,8 @@ DOCS = ["cats eat fish", "dogs bark at the car", "the river is blue and the sky 
 def hand_margins(model_dir: str, query: str, docs: list[str]) -> list[float]:
     """One document at a time, no padding: logit(true) − logit(false) of the first decoded token."""
     import torch
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForSeq2SeqLM.from_pretrained(model_dir).eval()
+    tok, model = load(model_dir)
     true_id, false_id = tok.convert_tokens_to_ids("true"), tok.convert_tokens_to_ids("false")
     out = []
     with torch.inference_mode():

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import functools
+from typing import Any, ClassVar
 
 import pytest
 
 from rankwise import Reranker
 from rankwise.backends.yesno import YesNoBackend
 from rankwise.backends.yesno_presets import PRESETS
+
+
+@functools.lru_cache(maxsize=2)
+def load(model_dir: str) -> tuple[Any, Any]:
+    """Tokenizer and model, loaded once per directory for the hand computations."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(model_dir), AutoModelForCausalLM.from_pretrained(model_dir).eval()
+
 
 QUERY = "what do cats eat"
 DOCS = ["cats eat fish", "dogs bark at the car", "the river is blue and the sky is blue", "cats", "protein"]
@@ -17,10 +27,8 @@ DOCS = ["cats eat fish", "dogs bark at the car", "the river is blue and the sky 
 def hand_scores(model_dir: str, prompts: list[str], true: str, false: str | None, bos: bool) -> list[float]:
     """One prompt at a time (no padding): the next token's logit(true) − logit(false)."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    tok, model = load(model_dir)
     out = []
     with torch.inference_mode():
         for prompt in prompts:

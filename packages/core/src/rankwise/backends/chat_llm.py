@@ -56,6 +56,7 @@ class ChatLLM:
         self.chat_options: dict[str, Any] = {"temperature": 0, **dict(chat_options or {})}
         self._client: Any = None
         self._aclient: Any = None
+        self._aclient_loop: asyncio.AbstractEventLoop | None = None
 
     # ------------------------------------------------------------------ clients
     def _client_kwargs(self) -> dict[str, Any]:
@@ -118,8 +119,10 @@ class ChatLLM:
                     return _text(await self.llm([dict(m) for m in messages]))
                 reply = await asyncio.to_thread(self.llm, [dict(m) for m in messages])
                 return _text(await reply if inspect.isawaitable(reply) else reply)
-            if self._aclient is None:
+            loop = asyncio.get_running_loop()
+            if self._aclient is None or self._aclient_loop is not loop:  # its connections belong to one loop
                 self._aclient = self._openai().AsyncOpenAI(**self._client_kwargs())
+                self._aclient_loop = loop
             response = await self._aclient.chat.completions.create(**self._request(messages))
             return _reply_text(response)
         except BackendError:
