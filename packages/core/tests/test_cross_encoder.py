@@ -18,6 +18,9 @@ DOCS = [
     "science study of protein in the cell",
 ]
 
+# The exact fp32 mode: the CPU default is reduced precision (see rankwise.backends.cross_encoder).
+EXACT = {"backend": "torch", "precision": "fp32"}
+
 
 def direct_logits(model_dir: str, query: str, docs: list[str]) -> list[float]:
     """The hand computation: tokenizer + model forward, no sentence-transformers, no rankwise."""
@@ -36,7 +39,7 @@ def direct_logits(model_dir: str, query: str, docs: list[str]) -> list[float]:
 
 @pytest.fixture(scope="module")
 def reranker(tiny_cross_encoder: str) -> Reranker:
-    return Reranker(f"cross-encoder:{tiny_cross_encoder}", max_length=128).load()
+    return Reranker(f"cross-encoder:{tiny_cross_encoder}", max_length=128, backend_options=EXACT).load()
 
 
 def test_scores_are_sigmoid_of_the_models_logits(reranker: Reranker, tiny_cross_encoder: str) -> None:
@@ -48,12 +51,12 @@ def test_scores_are_sigmoid_of_the_models_logits(reranker: Reranker, tiny_cross_
 
 
 def test_raw_logits_with_normalize_none(tiny_cross_encoder: str) -> None:
-    rr = Reranker(f"cross-encoder:{tiny_cross_encoder}", max_length=128, normalize="none")
+    rr = Reranker(f"cross-encoder:{tiny_cross_encoder}", max_length=128, backend_options=EXACT, normalize="none")
     assert rr.score(QUERY, DOCS) == pytest.approx(direct_logits(tiny_cross_encoder, QUERY, DOCS), abs=1e-4)
 
 
 def test_batching_does_not_change_scores(tiny_cross_encoder: str, reranker: Reranker) -> None:
-    one_by_one = Reranker(f"cross-encoder:{tiny_cross_encoder}", max_length=128, batch_size=1)
+    one_by_one = Reranker(f"cross-encoder:{tiny_cross_encoder}", max_length=128, backend_options=EXACT, batch_size=1)
     assert one_by_one.score(QUERY, DOCS) == pytest.approx(reranker.score(QUERY, DOCS), abs=1e-4)
 
 
@@ -65,7 +68,13 @@ def test_huge_document_is_scored_within_max_length(reranker: Reranker) -> None:
 
 def test_chunk_mode_max_pools_window_scores(tiny_cross_encoder: str) -> None:
     long_doc = " ".join(["river sky blue"] * 40 + ["cats eat fish"])
-    rr = Reranker(f"cross-encoder:{tiny_cross_encoder}", max_length=128, long_documents="chunk", chunk_size=30)
+    rr = Reranker(
+        f"cross-encoder:{tiny_cross_encoder}",
+        max_length=128,
+        backend_options=EXACT,
+        long_documents="chunk",
+        chunk_size=30,
+    )
     windows = [" ".join(long_doc.split()[i : i + 30]) for i in range(0, 123, 30 - 7)]
     windows = [w for w in windows if w]
     window_scores = rr.score(QUERY, windows)
@@ -84,9 +93,9 @@ def test_two_label_models_use_the_logit_difference(tmp_path: Path) -> None:
     with torch.inference_mode():
         logits = model(**tokenizer(QUERY, DOCS[0], return_tensors="pt")).logits[0]
     expected = float(torch.softmax(logits, dim=-1)[1])
-    assert Reranker(f"cross-encoder:{model_dir}", max_length=128).score(QUERY, DOCS[:1])[0] == pytest.approx(
-        expected, abs=1e-5
-    )
+    assert Reranker(f"cross-encoder:{model_dir}", max_length=128, backend_options=EXACT).score(QUERY, DOCS[:1])[
+        0
+    ] == pytest.approx(expected, abs=1e-5)
 
 
 def test_missing_model_directory_is_a_clear_error(tmp_path: Path) -> None:

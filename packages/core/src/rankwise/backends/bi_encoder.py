@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -12,6 +13,8 @@ import numpy.typing as npt
 
 from rankwise._optional import require
 from rankwise.backends.base import BackendConfig, Normalization
+from rankwise.backends.embedding_store import EmbeddingStore
+from rankwise.backends.model_identity import model_fingerprint
 
 Vectors = npt.NDArray[np.float32]
 
@@ -21,7 +24,12 @@ class BiEncoderBackend:
 
     Each distinct text is encoded once: embeddings are kept in an LRU keyed by
     text (``embedding_cache_size`` entries), so repeated documents, and documents
-    warmed ahead of time with `warm`, cost a dot product.
+    warmed ahead of time with `warm`, cost a dot product. With
+    ``embedding_cache_dir`` they are also persisted on disk (sqlite, keyed by
+    model and text hash, see `rankwise.backends.embedding_store`), so documents
+    warmed by one process are never encoded again by the next:
+    ``Reranker(backend_options={"bi-encoder": {"embedding_cache_dir": DIR}})``.
+    ``precision="bf16"`` runs the encoder's matrix multiplies in bfloat16.
 
     >>> backend = BiEncoderBackend("path/to/all-MiniLM-L6-v2")  # doctest: +SKIP
     >>> backend.score("cats", ["a cat purrs", "stock prices"])  # doctest: +SKIP
@@ -40,6 +48,8 @@ class BiEncoderBackend:
         embedding_cache_size: int = 100_000,
         query_prefix: str = "",
         document_prefix: str = "",
+        embedding_cache_dir: str | os.PathLike[str] | None = None,
+        precision: str = "fp32",
         **model_kwargs: Any,
     ) -> None:
         st = require("sentence_transformers", extra="bi-encoder", purpose="the bi-encoder backend")
@@ -53,6 +63,17 @@ class BiEncoderBackend:
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
         self._cache_size = embedding_cache_size
         self._lock = threading.Lock()
+        if precision not in ("fp32", "bf16"):
+            raise ValueError(f"the bi-encoder runs precision 'fp32' or 'bf16', got {precision!r}")
+        self.precision = precision
+        self._store = (
+            None
+            if embedding_cache_dir is None
+            else EmbeddingStore(
+                embedding_cache_dir,
+                model_key=model_fingerprint(model, self.max_length, document_prefix, precision),
+            )
+        )
 
     @classmethod
     def from_spec(cls, model: str, config: BackendConfig) -> BiEncoderBackend:
@@ -61,6 +82,13 @@ class BiEncoderBackend:
         )
 
     def _encode(self, texts: Sequence[str]) -> Vectors:
+        if self.precision == "bf16":
+            torch = require("torch", extra="bi-encoder", purpose="the bi-encoder backend")
+            with torch.autocast(device_type=self.model.device.type, dtype=torch.bfloat16):
+                return self._encode_fp32(texts)
+        return self._encode_fp32(texts)
+
+    def _encode_fp32(self, texts: Sequence[str]) -> Vectors:
         vectors: Vectors = self.model.encode(
             list(texts),
             batch_size=self.batch_size,
@@ -74,18 +102,29 @@ class BiEncoderBackend:
         """Unit-length embeddings of ``texts``, from the cache where possible."""
         with self._lock:
             missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        stored = self._store.get_many(missing) if self._store is not None and missing else {}
+        if stored:
+            with self._lock:
+                self._cache.update(stored)
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+            missing = [t for t in missing if t not in stored]
         if missing:
             fresh = self._encode([self.document_prefix + t for t in missing])
+            if self._store is not None:
+                self._store.put_many(dict(zip(missing, fresh, strict=True)))
             with self._lock:
                 for text, vector in zip(missing, fresh, strict=True):
                     self._cache[text] = vector
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
                 found = {t: self._cache[t] for t in texts if t in self._cache}
+            found.update(stored)
             found.update(zip(missing, fresh, strict=True))
         else:
             with self._lock:
-                found = {t: self._cache[t] for t in texts}
+                found = {t: self._cache[t] for t in texts if t in self._cache}
+            found.update(stored)
         return np.stack([found[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
 
     def warm(self, texts: Sequence[str]) -> None:

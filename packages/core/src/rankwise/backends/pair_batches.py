@@ -1,0 +1,75 @@
+"""Tokenize (query, text) pairs once and cut them into token-length buckets with dynamic padding."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class PairBatch:
+    """One padded batch: ``positions`` are the indices of its rows in the caller's text list.
+
+    >>> batch = PairBatch(np.array([1, 0]), {"input_ids": np.zeros((2, 3), dtype=np.int64)})
+    >>> batch.positions.tolist(), batch.arrays["input_ids"].shape
+    ([1, 0], (2, 3))
+    """
+
+    positions: npt.NDArray[np.intp]
+    arrays: dict[str, IntArray]
+
+
+def pair_batches(
+    tokenizer: Any,
+    query: str,
+    texts: Sequence[str],
+    *,
+    max_length: int,
+    batch_size: int,
+    max_tokens: int | None = None,
+) -> Iterator[PairBatch]:
+    """Yield batches of tokenized pairs, longest first, each padded only to its own longest row.
+
+    The tokenizer sees every pair exactly once (``truncation="longest_first"``, as
+    sentence-transformers does). A batch holds at most ``batch_size`` rows and, when
+    ``max_tokens`` is set, at most that many padded tokens, so short texts travel in
+    larger batches than long ones.
+    """
+    encoded = tokenizer(
+        [query] * len(texts),
+        list(texts),
+        truncation="longest_first",
+        max_length=max_length,
+        padding=False,
+        return_attention_mask=False,
+    )
+    ids: list[list[int]] = encoded["input_ids"]
+    types: list[list[int]] | None = encoded.get("token_type_ids")
+    lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=len(ids))
+    order = np.argsort(-lengths, kind="stable")
+    pad_id = int(tokenizer.pad_token_id or 0)
+    start = 0
+    while start < len(order):
+        longest = int(lengths[order[start]])
+        rows = batch_size if max_tokens is None else max(1, min(batch_size, max_tokens // max(longest, 1)))
+        positions = order[start : start + rows]
+        start += rows
+        input_ids = np.full((len(positions), longest), pad_id, dtype=np.int64)
+        mask = np.zeros((len(positions), longest), dtype=np.int64)
+        token_types = np.zeros((len(positions), longest), dtype=np.int64)
+        for row, index in enumerate(positions):
+            n = int(lengths[index])
+            input_ids[row, :n] = ids[index]
+            mask[row, :n] = 1
+            if types is not None:
+                token_types[row, :n] = types[index]
+        arrays = {"input_ids": input_ids, "attention_mask": mask}
+        if types is not None:
+            arrays["token_type_ids"] = token_types
+        yield PairBatch(positions, arrays)

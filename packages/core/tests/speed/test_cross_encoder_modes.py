@@ -1,0 +1,112 @@
+"""Each cross-encoder mode on a tiny random BERT: ONNX fp32 = torch, int8 and bf16 close, export cached."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rankwise import Reranker
+from rankwise.backends.base import BackendConfig
+from rankwise.backends.cross_encoder import DEFAULT_CPU_MODE, CrossEncoderBackend, resolve_mode
+
+QUERY = "what do cats eat"
+DOCS = [
+    "cats eat fish",
+    "dogs bark at the car",
+    "the river is blue and the sky is blue",
+    "cats",
+    "science study of protein in the cell and the gene",
+    "a bird can fly over the sea and the city",
+    "apple pear fruit tree",
+    "music play song sing read book paper",
+    "the cat and the dog eat fish in the house by the river",
+    "drug study result cancer",
+    "red green blue",
+    "what do dogs eat",
+]
+
+
+def spearman(a: list[float], b: list[float]) -> float:
+    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+@pytest.fixture(scope="module")
+def onnx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+def backend(model: str, onnx_dir: Path, **options: object) -> object:
+    config = BackendConfig(max_length=128, options={"onnx_cache_dir": str(onnx_dir), **options})
+    if options.get("backend", "torch") == "torch":
+        config = BackendConfig(max_length=128, options=options)
+    return CrossEncoderBackend.from_spec(model, config)
+
+
+@pytest.fixture(scope="module")
+def torch_scores(tiny_cross_encoder: str, onnx_dir: Path) -> list[float]:
+    scores = backend(tiny_cross_encoder, onnx_dir, backend="torch", precision="fp32").score(QUERY, DOCS)  # type: ignore[attr-defined]
+    assert np.std(scores) > 0.05, "tiny model gives flat scores"
+    return list(scores)
+
+
+def test_torch_fp32_matches_one_pair_at_a_time(
+    tiny_cross_encoder: str, onnx_dir: Path, torch_scores: list[float]
+) -> None:
+    from test_cross_encoder import direct_logits
+
+    assert torch_scores == pytest.approx(direct_logits(tiny_cross_encoder, QUERY, DOCS), abs=1e-4)
+
+
+def test_onnx_fp32_matches_torch(tiny_cross_encoder: str, onnx_dir: Path, torch_scores: list[float]) -> None:
+    onnx = backend(tiny_cross_encoder, onnx_dir, backend="onnx", precision="fp32")
+    assert onnx.score(QUERY, DOCS) == pytest.approx(torch_scores, abs=1e-4)  # type: ignore[attr-defined]
+
+
+def test_int8_roughly_preserves_order(tiny_cross_encoder: str, onnx_dir: Path, torch_scores: list[float]) -> None:
+    int8 = backend(tiny_cross_encoder, onnx_dir, backend="onnx", precision="int8")
+    scores = int8.score(QUERY, DOCS)  # type: ignore[attr-defined]
+    assert spearman(scores, torch_scores) > 0.8
+    assert int8.model_path.name == "model.int8.onnx"  # type: ignore[attr-defined]
+
+
+def test_bf16_is_close_to_fp32(tiny_cross_encoder: str, onnx_dir: Path, torch_scores: list[float]) -> None:
+    bf16 = backend(tiny_cross_encoder, onnx_dir, backend="torch", precision="bf16")
+    scores = bf16.score(QUERY, DOCS)  # type: ignore[attr-defined]
+    spread = max(torch_scores) - min(torch_scores)
+    assert np.max(np.abs(np.subtract(scores, torch_scores))) < 0.05 * spread
+    assert spearman(scores, torch_scores) > 0.9
+
+
+def test_export_is_cached_on_disk(tiny_cross_encoder: str, onnx_dir: Path) -> None:
+    first = backend(tiny_cross_encoder, onnx_dir, backend="onnx", precision="fp32")
+    written = first.model_path.stat().st_mtime_ns  # type: ignore[attr-defined]
+    second = backend(tiny_cross_encoder, onnx_dir, backend="onnx", precision="fp32")
+    assert second.model_path == first.model_path  # type: ignore[attr-defined]
+    assert second.model_path.stat().st_mtime_ns == written  # type: ignore[attr-defined]
+
+
+def test_batching_and_bucketing_do_not_change_scores(tiny_cross_encoder: str, torch_scores: list[float]) -> None:
+    small = CrossEncoderBackend(tiny_cross_encoder, max_length=128, batch_size=3, max_tokens_per_batch=20)
+    assert small.score(QUERY, DOCS) == pytest.approx(torch_scores, abs=1e-4)
+
+
+def test_modes_through_the_reranker(tiny_cross_encoder: str, onnx_dir: Path) -> None:
+    options = {"backend": "onnx", "precision": "fp32", "onnx_cache_dir": str(onnx_dir)}
+    onnx = Reranker(f"cross-encoder:{tiny_cross_encoder}", max_length=128, backend_options=options)
+    exact = Reranker(f"cross-encoder:{tiny_cross_encoder}", max_length=128, backend_options={"precision": "fp32"})
+    assert onnx.score(QUERY, DOCS) == pytest.approx(exact.score(QUERY, DOCS), abs=1e-5)
+    assert onnx.backends[0].name.endswith("#onnx-fp32")
+    assert all(0.0 <= s <= 1.0 for s in onnx.score(QUERY, DOCS))  # the model's sigmoid is applied
+
+
+def test_mode_resolution() -> None:
+    assert resolve_mode({}, None) == (DEFAULT_CPU_MODE["backend"], DEFAULT_CPU_MODE["precision"])
+    assert resolve_mode({"precision": "int8"}, "cpu") == ("onnx", "int8")
+    assert resolve_mode({"backend": "onnx"}, None) == ("onnx", "fp32")
+    with pytest.raises(ValueError, match="precision 'int8' is not available with backend 'torch'"):
+        resolve_mode({"backend": "torch", "precision": "int8"}, None)
+    with pytest.raises(ValueError, match="backend_options\\['backend'\\] must be one of"):
+        resolve_mode({"backend": "tensorrt"}, None)

@@ -1,0 +1,71 @@
+"""The bi-encoder's on-disk embedding cache: survives the backend, keyed by model and text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rankwise.backends.bi_encoder import BiEncoderBackend
+from rankwise.backends.embedding_store import EmbeddingStore
+
+DOCS = ["cats eat fish", "dogs bark at the car", "the river is blue"]
+
+
+def build_tiny_bi_encoder(directory: Path, seed: int) -> str:
+    from conftest import build_tiny_cross_encoder
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+
+    bert = build_tiny_cross_encoder(directory / "bert", seed=seed)
+    encoder = Transformer(str(bert), max_seq_length=64)
+    model = SentenceTransformer(modules=[encoder, Pooling(encoder.get_embedding_dimension())])
+    model.save(str(directory / "st"))
+    return str(directory / "st")
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    root = tmp_path_factory.mktemp("tiny-bi")
+    return build_tiny_bi_encoder(root / "a", seed=1), build_tiny_bi_encoder(root / "b", seed=2)
+
+
+def never_encode(texts: Sequence[str]) -> np.ndarray:
+    raise AssertionError(f"encoded {list(texts)!r} again instead of reading the disk cache")
+
+
+def test_round_trip_across_two_backend_instances(tiny_models: tuple[str, str], tmp_path: Path) -> None:
+    first = BiEncoderBackend(tiny_models[0], embedding_cache_dir=tmp_path)
+    first.warm(DOCS)
+    expected = first.embed_documents(DOCS)
+    second = BiEncoderBackend(tiny_models[0], embedding_cache_dir=tmp_path)
+    second._encode_fp32 = never_encode  # type: ignore[method-assign]
+    np.testing.assert_array_equal(second.embed_documents(DOCS), expected)
+    assert len(EmbeddingStore(tmp_path, model_key=second._store.model_key)) == len(DOCS)  # type: ignore[union-attr]
+
+
+def test_new_texts_are_encoded_and_stored_beside_cached_ones(tiny_models: tuple[str, str], tmp_path: Path) -> None:
+    BiEncoderBackend(tiny_models[0], embedding_cache_dir=tmp_path).warm(DOCS[:1])
+    backend = BiEncoderBackend(tiny_models[0], embedding_cache_dir=tmp_path)
+    reference = BiEncoderBackend(tiny_models[0])
+    np.testing.assert_allclose(backend.embed_documents(DOCS), reference.embed_documents(DOCS), atol=1e-6)
+    assert backend.score("cats", DOCS) == pytest.approx(reference.score("cats", DOCS), abs=1e-6)
+
+
+def test_cache_is_keyed_by_model(tiny_models: tuple[str, str], tmp_path: Path) -> None:
+    BiEncoderBackend(tiny_models[0], embedding_cache_dir=tmp_path).warm(DOCS)
+    other = BiEncoderBackend(tiny_models[1], embedding_cache_dir=tmp_path)
+    assert other._store.get_many(DOCS) == {}  # type: ignore[union-attr]
+    fresh = BiEncoderBackend(tiny_models[1]).embed_documents(DOCS)
+    np.testing.assert_allclose(other.embed_documents(DOCS), fresh, atol=1e-6)
+
+
+def test_store_keys_texts_exactly(tmp_path: Path) -> None:
+    store = EmbeddingStore(tmp_path, model_key="m")
+    store.put_many({"a": np.array([1, 2], dtype=np.float32), "a ": np.array([3, 4], dtype=np.float32)})
+    got = store.get_many(["a", "a ", "b"])
+    assert sorted(got) == ["a", "a "]
+    assert got["a "].tolist() == [3.0, 4.0]
+    assert EmbeddingStore(tmp_path, model_key="other").get_many(["a"]) == {}
