@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import ir_measures
@@ -94,6 +95,11 @@ def test_metrics_equal_ir_measures_on_a_known_run() -> None:
     assert metrics["RR@10"] == pytest.approx((1 / 1 + 1 / 2) / 2)  # first relevant at rank 1, then rank 2
     assert metrics["P@10"] == pytest.approx((2 / 10 + 1 / 10) / 2)
     assert metrics["R@100"] == pytest.approx(1.0)
+
+
+def test_equivalent_measure_names_each_get_their_value() -> None:
+    metrics = compute_metrics({"q": {"d": 1}}, {"q": {"x": 2.0, "d": 1.0}}, ["nDCG@10", "nDCG(judged_only=False)@10"])
+    assert metrics["nDCG@10"] == metrics["nDCG(judged_only=False)@10"] == pytest.approx(1 / math.log2(3))
 
 
 def test_rank_derived_scores_keep_the_rankers_order_on_ties() -> None:

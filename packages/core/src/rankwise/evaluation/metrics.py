@@ -42,7 +42,11 @@ def compute_metrics(qrels: Qrels, run: Run, measures: Sequence[str] = MEASURES) 
     totals = dict.fromkeys(measures, 0.0)
     qrels_dict = {q: dict(docs) for q, docs in qrels.items()}
     run_dict = {q: dict(docs) for q, docs in run.items() if q in qrels and docs}
-    by_measure = {str(m): name for name, m in parsed.items()}
-    for metric in ir_measures.iter_calc(list(parsed.values()), qrels_dict, run_dict):
-        totals[by_measure[str(metric.measure)]] += float(metric.value)
+    names_of: dict[str, list[str]] = {}  # "nDCG(judged_only=False)@10" and "nDCG@10" are one measure
+    for name, measure in parsed.items():
+        names_of.setdefault(str(measure), []).append(name)
+    unique = {str(m): m for m in parsed.values()}
+    for metric in ir_measures.iter_calc(list(unique.values()), qrels_dict, run_dict):
+        for name in names_of[str(metric.measure)]:
+            totals[name] += float(metric.value)
     return {name: total / len(qrels) for name, total in totals.items()}
