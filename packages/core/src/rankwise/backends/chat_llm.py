@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from rankwise._optional import require
-from rankwise.errors import BackendError
+from rankwise.errors import BackendError, MissingDependencyError
 
 Messages = Sequence[Mapping[str, str]]
 LLMCallable = Callable[[list[dict[str, str]]], "str | Awaitable[str]"]
@@ -106,7 +106,7 @@ class ChatLLM:
                 self._client = self._openai().OpenAI(**self._client_kwargs())
             response = self._client.chat.completions.create(**self._request(messages))
             return _reply_text(response)
-        except BackendError:
+        except (BackendError, MissingDependencyError):
             raise
         except Exception as exc:
             raise self._error(exc) from exc
@@ -125,7 +125,7 @@ class ChatLLM:
                 self._aclient_loop = loop
             response = await self._aclient.chat.completions.create(**self._request(messages))
             return _reply_text(response)
-        except BackendError:
+        except (BackendError, MissingDependencyError):
             raise
         except Exception as exc:
             raise self._error(exc) from exc

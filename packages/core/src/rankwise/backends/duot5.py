@@ -22,6 +22,9 @@ class DuoRunReport:
     ``first_pass_order``: text indices best-first after the first pass;
     ``duo_scores``: text index → its aggregate over the top-k pairs;
     ``pairs``: number of ordered pairs the duo model read (k·(k−1)).
+
+    >>> DuoRunReport(first_pass_order=(1, 0, 2), duo_scores={1: 0.2, 0: 0.8}, pairs=2).pairs
+    2
     """
 
     first_pass_order: tuple[int, ...]

@@ -38,7 +38,11 @@ def sliding_windows(n: int, window_size: int, stride: int) -> list[tuple[int, in
 
 @dataclass(frozen=True)
 class CostEstimate:
-    """What a listwise run will cost before it runs: LLM calls and prompt tokens (estimated)."""
+    """What a listwise run will cost before it runs: LLM calls and prompt tokens (estimated).
+
+    >>> CostEstimate(calls=9, prompt_tokens=52_000, method="words*1.3").calls
+    9
+    """
 
     calls: int
     prompt_tokens: int
@@ -52,6 +56,12 @@ class ListwiseRunReport:
     ``unparseable``: windows whose answer named no passage (their order was
     kept); ``repaired``: windows whose answer was usable but missed, repeated or
     invented identifiers (fixed as `parse_permutation` describes).
+
+    >>> backend = ListwiseBackend("any", llm=lambda messages: "no idea")
+    >>> backend.score("q", ["a", "b"])
+    [2.0, 1.0]
+    >>> backend.last_run_report.calls, backend.last_run_report.unparseable
+    (1, 1)
     """
 
     calls: int = 0
