@@ -133,6 +133,28 @@ def test_eval_prints_a_table_and_writes_json(
     assert set(report["reranked"]) == {"nDCG@10", "RR@10", "AP", "R@100", "P@10"}
     assert (report["model"], report["dataset"], report["queries"]) == ("lexical", "tiny", 3)
     assert report["latency_ms"]["p95"] >= report["latency_ms"]["p50"]
+    assert report["backend_options"] == {}
+
+
+def test_eval_records_the_embedding_cache_dir(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    dataset = write_tiny_beir(tmp_path / "tiny")
+    out_json, cache = tmp_path / "r.json", str(tmp_path / "emb")
+    argv = [
+        "eval",
+        str(dataset),
+        "-m",
+        "lexical",
+        "--no-progress",
+        "--embedding-cache-dir",
+        cache,
+        "--json",
+        str(out_json),
+    ]
+    code, _, err = _run(monkeypatch, capsys, argv)
+    assert (code, err) == (0, "")
+    assert json.loads(out_json.read_text())["backend_options"] == {"bi-encoder": {"embedding_cache_dir": cache}}
 
 
 def test_eval_of_a_folder_that_is_not_a_dataset_exits_2(

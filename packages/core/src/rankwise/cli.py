@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--max-queries", type=_positive_int, help="evaluate an evenly spaced sample of N queries")
     evaluate.add_argument("--split", default="test", help="qrels split: qrels/<split>.tsv (default: test)")
     evaluate.add_argument("--json", metavar="OUT", help="also write the report as JSON to OUT")
+    evaluate.add_argument(
+        "--embedding-cache-dir",
+        metavar="DIR",
+        help="store and reuse bi-encoder document embeddings in DIR (see 'warm'); speed only, same scores",
+    )
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     warm = commands.add_parser(
@@ -164,6 +169,10 @@ def _rerank(args: argparse.Namespace, out: IO[str]) -> int:
     return EXIT_OK
 
 
+def _cache_options(cache_dir: str | None) -> dict[str, Any] | None:
+    return {"bi-encoder": {"embedding_cache_dir": cache_dir}} if cache_dir else None
+
+
 def _eval(args: argparse.Namespace, out: IO[str]) -> int:
     from rankwise.evaluation.run import evaluate
 
@@ -175,6 +184,7 @@ def _eval(args: argparse.Namespace, out: IO[str]) -> int:
         max_queries=args.max_queries,
         split=args.split,
         progress=not args.no_progress,
+        backend_options=_cache_options(args.embedding_cache_dir),
     )
     out.write(report.table() + "\n")
     if args.json:
@@ -194,11 +204,7 @@ def _warm(args: argparse.Namespace, out: IO[str]) -> int:
     finally:
         if handle is not sys.stdin:
             handle.close()
-    reranker = Reranker(
-        args.model,
-        text_field=args.text_field,
-        backend_options={"bi-encoder": {"embedding_cache_dir": args.cache_dir}},
-    )
+    reranker = Reranker(args.model, text_field=args.text_field, backend_options=_cache_options(args.cache_dir))
     warmed = reranker.warm(documents)
     if warmed == 0:
         out.write(f"model {args.model!r} has nothing to pre-compute (no document embeddings); nothing stored\n")

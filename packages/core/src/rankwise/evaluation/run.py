@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ class EvalReport:
     depth: int = 100
     queries: int = 0
     first_stage_name: str = "bm25"
+    backend_options: dict[str, Any] = field(default_factory=dict)
     runs: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict, repr=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -50,6 +53,7 @@ class EvalReport:
             "first_stage": self.first_stage,
             "reranked": self.reranked,
             "latency_ms": self.latency_ms,
+            "backend_options": self.backend_options,
         }
 
     def table(self) -> str:
@@ -76,6 +80,7 @@ def evaluate(
     max_queries: int | None = None,
     split: str = "test",
     progress: bool = False,
+    backend_options: Mapping[str, Any] | None = None,
 ) -> EvalReport:
     """Retrieve ``depth`` candidates per query with BM25, rerank them with ``model``, score both runs.
 
@@ -83,6 +88,8 @@ def evaluate(
     ``first_stage_scores`` (used by specs with a ``first-stage`` term, such as
     ``"embedded"``). Latency is the wall time of each ``rerank`` call, with the
     model loaded beforehand. Metrics: `MEASURES`, averaged over judged queries.
+    ``backend_options`` go to the `Reranker` built from a spec, e.g.
+    ``{"bi-encoder": {"embedding_cache_dir": DIR}}`` to reuse stored document embeddings.
 
     >>> report = evaluate("path/to/scifact", model="lexical", max_queries=50)  # doctest: +SKIP
     >>> report.first_stage["nDCG@10"]  # doctest: +SKIP
@@ -93,7 +100,7 @@ def evaluate(
     if isinstance(depth, bool) or not isinstance(depth, int) or depth <= 0:
         raise ValueError(f"depth must be a positive integer, got {depth!r}")
     data = dataset if isinstance(dataset, BeirDataset) else load_beir(dataset, split=split, max_queries=max_queries)
-    reranker = model if isinstance(model, Reranker) else Reranker(model)
+    reranker = model if isinstance(model, Reranker) else Reranker(model, backend_options=backend_options)
     reranker.load()
     retriever = BM25FirstStage(data.corpus)
 
@@ -123,6 +130,7 @@ def evaluate(
         depth=depth,
         queries=len(data.queries),
         first_stage_name=first_stage,
+        backend_options=json.loads(json.dumps(dict(backend_options or {}), default=str)),
         runs={"first_stage": first_run, "reranked": reranked_run},
     )
 
