@@ -82,7 +82,7 @@ def test_chunk_mode_max_pools_window_scores(tiny_cross_encoder: str) -> None:
 
 
 def test_two_label_models_use_the_logit_difference(tmp_path: Path) -> None:
-    from conftest import build_tiny_cross_encoder
+    from core_support import build_tiny_cross_encoder
 
     model_dir = str(build_tiny_cross_encoder(tmp_path / "two", num_labels=2))
     import torch

@@ -9,7 +9,7 @@ from pathlib import Path
 import ir_measures
 import pytest
 from beir_fixture import QRELS, write_tiny_beir
-from conftest import DATASETS
+from core_support import DATASETS
 
 from rankwise.evaluation import (
     MEASURES,

@@ -62,7 +62,7 @@ class Reranker:
     ``text_getter``). Results keep the caller's objects untouched.
 
     >>> rr = Reranker("lexical")
-    >>> [r.document for r in rr.rerank("cats", ["dogs bark", "cats purr", "a cat"], top_n=1)]
+    >>> [r.document for r in rr.rerank("purring cats", ["dogs bark", "cats purr", "birds fly"], top_n=1)]
     ['cats purr']
     """
 
