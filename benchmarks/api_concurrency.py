@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO / "packages" / "core" / "tests" / "api"))
 
 from rerank_api_server import FakeRerankServer, relevance  # noqa: E402  (the tests' server)
 
-from rankwise import Reranker  # noqa: E402
+from rankwise import Reranker, RerankResult  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results" / "api_concurrency.md"
 KEY = "bench-key"
@@ -68,9 +68,9 @@ def make(url: str, provider: str, spec: str, concurrency: int) -> Reranker:
     )
 
 
-def check(query: str, results: list[object]) -> None:
+def check(query: str, results: list[RerankResult[str]]) -> None:
     best = max(range(len(DOCS)), key=lambda i: relevance(query, DOCS[i]))
-    assert results[0].index == best, "wrong ranking"  # type: ignore[attr-defined]
+    assert results[0].index == best, "wrong ranking"
 
 
 async def run_async(rr: Reranker, concurrency: int, calls: int, tag: str) -> float:
