@@ -99,7 +99,8 @@ def test_caps_follow_the_provider_and_model() -> None:
     assert cap("tei") == 32
     assert cap("vllm:m") is None  # no cap: the Reranker's batch_size
     assert cap("jina:m", max_batch_size=50) == 50  # lowered on request, never raised past the cap
-    assert cap("tei", max_batch_size=500) == 32
+    assert cap("pinecone:bge-reranker-v2-m3", max_batch_size=500) == 100
+    assert cap("tei", max_batch_size=128) == 128  # self-hosted: the server's own --max-client-batch-size
 
 
 def test_self_hosted_kinds_need_a_base_url() -> None:

@@ -37,11 +37,14 @@ class HttpRerankBackend(ApiBackend):
         required = provider.key == "required" or (provider.key == "hosted" and config.base_url is None)
         name = f"{provider.kind}:{model}" if model else provider.kind
         key = resolve_api_key(config.api_key, provider.env_vars, backend=name, required=required)
+        cap = provider.cap_for(model)
+        if provider.base_url is None and "max_batch_size" in config.options:
+            cap = None  # a self-hosted server's limit is its own configuration (e.g. TEI's --max-client-batch-size)
         super().__init__(
             model,
             config,
             api_key=key,
-            cap=provider.cap_for(model),
+            cap=cap,
             base_url=config.base_url,
             env_vars=provider.env_vars,
         )
