@@ -20,18 +20,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_before_delay,
-)
-
+from rankwise._optional import require
 from rankwise.errors import BackendError
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 T = TypeVar("T")
 logger = logging.getLogger("rankwise.retry")
@@ -105,6 +101,8 @@ class RetryPolicy:
         )
 
     def _tenacity(self, backend: str) -> dict[str, Any]:
+        tenacity = _tenacity()
+
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome is not None else None
             asked = exc.retry_after if isinstance(exc, RemoteCallError) and exc.retry_after is not None else 0.0
@@ -116,9 +114,9 @@ class RetryPolicy:
             logger.info("%s: attempt %d failed (%s); retrying in %.3f s", backend, state.attempt_number, exc, sleep)
 
         return {
-            "stop": stop_after_attempt(self.max_attempts) | stop_before_delay(self.deadline),
+            "stop": tenacity.stop_after_attempt(self.max_attempts) | tenacity.stop_before_delay(self.deadline),
             "wait": wait,
-            "retry": retry_if_exception(lambda e: isinstance(e, RemoteCallError) and e.retryable),
+            "retry": tenacity.retry_if_exception(lambda e: isinstance(e, RemoteCallError) and e.retryable),
             "before_sleep": log_retry,
             "reraise": True,
         }
@@ -155,7 +153,7 @@ def call_with_retry(fn: Callable[[float], T], policy: RetryPolicy, *, backend: s
     3.0
     """
     started = time.monotonic()
-    retrying = Retrying(**policy._tenacity(backend))
+    retrying = _tenacity().Retrying(**policy._tenacity(backend))
     try:
         for attempt in retrying:
             with attempt:
@@ -168,7 +166,7 @@ def call_with_retry(fn: Callable[[float], T], policy: RetryPolicy, *, backend: s
 async def acall_with_retry(fn: Callable[[float], Awaitable[T]], policy: RetryPolicy, *, backend: str) -> T:
     """Async `call_with_retry`: waits with ``asyncio.sleep``, so other calls proceed meanwhile."""
     started = time.monotonic()
-    retrying = AsyncRetrying(**policy._tenacity(backend))
+    retrying = _tenacity().AsyncRetrying(**policy._tenacity(backend))
     try:
         async for attempt in retrying:
             with attempt:
@@ -176,6 +174,10 @@ async def acall_with_retry(fn: Callable[[float], Awaitable[T]], policy: RetryPol
     except RemoteCallError as exc:
         raise policy.final_error(exc, backend, retrying.statistics.get("attempt_number", 1), started) from exc
     raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+
+def _tenacity() -> ModuleType:
+    return require("tenacity", extra="http", purpose="retrying rerank API calls")
 
 
 def parse_retry_after(value: str | None) -> float | None:
