@@ -15,7 +15,7 @@ import os
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from rankwise.backends.base import BackendConfig, Normalization
 from rankwise.errors import MissingApiKeyError
@@ -146,10 +146,10 @@ class ApiBackend:
     [1.0, 3.0]
     """
 
-    kind: ClassVar[str] = "api"
+    kind: str = "api"
     default_normalization: Normalization = "none"
     #: ``backend_options`` keys this backend reads besides `COMMON_OPTIONS`.
-    own_options: ClassVar[tuple[str, ...]] = ()
+    own_options: tuple[str, ...] = ()
 
     def __init__(
         self,

@@ -32,8 +32,8 @@ class HttpRerankBackend(ApiBackend):
     """
 
     def __init__(self, provider: Provider, model: str, config: BackendConfig) -> None:
-        self.kind = provider.kind  # type: ignore[misc]  # per instance: one class serves every provider
-        self.own_options = (*provider.options, "extra_body")  # type: ignore[misc]
+        self.kind = provider.kind  # per instance: one class serves every provider
+        self.own_options = (*provider.options, "extra_body")
         required = provider.key == "required" or (provider.key == "hosted" and config.base_url is None)
         name = f"{provider.kind}:{model}" if model else provider.kind
         key = resolve_api_key(config.api_key, provider.env_vars, backend=name, required=required)
