@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.append(str(Path(__file__).parent))  # after the others: only api_cases and rerank_api_server live here
 
 from api_cases import ENV_VARS, KEY
 from rerank_api_server import FakeRerankServer
