@@ -6,6 +6,7 @@ normalised per query; only the ratio S/L matters. This script retrieves BM25's t
 evaluates the fusion for a grid of semantic shares ``S/(S+L)`` with ir-measures.
 
     .venv/bin/python benchmarks/quality/tune_embedded_weights.py ../shared/datasets/scifact \
+        --embedding-cache-dir /tmp/rankwise-embeddings \
         --json benchmarks/results/quality/scifact-train-weight-grid.json
 """
 
@@ -31,11 +32,13 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=100)
     parser.add_argument("--max-queries", type=int, help="an evenly spaced sample of the split's queries")
     parser.add_argument("--json")
+    parser.add_argument("--embedding-cache-dir", help="reuse document embeddings stored by `rankwise eval`/`warm`")
     args = parser.parse_args()
 
     data = load_beir(args.dataset, split=args.split, max_queries=args.max_queries)
     retriever = BM25FirstStage(data.corpus)
-    cosine = Reranker(f"bi-encoder:{embedded_model_path()}")
+    options = {"embedding_cache_dir": args.embedding_cache_dir} if args.embedding_cache_dir else {}
+    cosine = Reranker(f"bi-encoder:{embedded_model_path()}", backend_options=options)
     candidates: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
     for n, (qid, query) in enumerate(data.queries.items(), start=1):
         hits = retriever.search(query, args.depth, exclude=qid)
