@@ -171,3 +171,12 @@ def test_token_secret_never_reaches_to_dict(keyed_kind: None) -> None:
         ranker.to_dict()
     ranker.warm_up()
     assert KeyedBackend.keys == ["sk-literal"]
+
+
+async def test_warm_up_async_loads_once_off_the_event_loop() -> None:
+    ranker = RankwiseRanker(model="lexical")
+    await ranker.warm_up_async()
+    first = ranker._reranker
+    assert first is not None and first._components is not None  # built and loaded
+    await ranker.warm_up_async()
+    assert ranker._reranker is first

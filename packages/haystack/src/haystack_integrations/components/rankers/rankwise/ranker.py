@@ -1,6 +1,7 @@
 """`RankwiseRanker`: a Haystack ranker component that reranks with a rankwise `Reranker`."""
 
 # No `from __future__ import annotations`: Haystack reads run()'s annotations to build the sockets.
+import asyncio
 import dataclasses
 from typing import Any
 
@@ -72,6 +73,10 @@ class RankwiseRanker:
     def warm_up(self) -> None:
         """Build the reranker and load its model(s); calling it again does nothing."""
         self._get_reranker().load()
+
+    async def warm_up_async(self) -> None:
+        """`warm_up` in a worker thread, so an `AsyncPipeline` keeps its event loop free while a model loads."""
+        await asyncio.to_thread(self.warm_up)
 
     def close(self) -> None:
         """Drop the loaded reranker (its model memory); a later `warm_up` or run loads it again."""
