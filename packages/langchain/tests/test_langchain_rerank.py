@@ -107,7 +107,7 @@ def test_bad_input_gets_a_clear_error() -> None:
         compressor.compress_documents("not a list", QUERY)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="query is empty"):
         compressor.compress_documents(make_docs(), "  ")
-    with pytest.raises(ValueError, match="reranker_kwargs"):
+    with pytest.raises(ValueError, match=r"\[.batch_size.\] only apply when model is a spec"):
         RankwiseRerank(model=Reranker("lexical"), reranker_kwargs={"batch_size": 2}).compress_documents(
             make_docs(), QUERY
         )

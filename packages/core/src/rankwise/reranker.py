@@ -139,6 +139,24 @@ class Reranker:
             )
         self.fallback = fallback
 
+    @classmethod
+    def of(cls, model: str | Backend | Reranker, **options: Any) -> Reranker:
+        """``model`` itself if it is already a `Reranker`, else a new `Reranker(model, **options)`.
+
+        The adapters take either a spec or a ready `Reranker`; options only make sense with a spec.
+
+        >>> rr = Reranker("lexical")
+        >>> Reranker.of(rr) is rr, Reranker.of("lexical", batch_size=8).batch_size
+        (True, 8)
+        """
+        if isinstance(model, Reranker):
+            if options:
+                raise ValueError(
+                    f"options {sorted(options)} only apply when model is a spec; configure the Reranker you pass instead"
+                )
+            return model
+        return cls(model, **options)
+
     def __repr__(self) -> str:
         return f"Reranker(model={self.model!r}, normalize={self.normalize!r}, long_documents={self.long_documents!r})"
 
@@ -264,11 +282,12 @@ class Reranker:
         Returns the number of distinct texts handed to backends that support it.
         """
         texts = document_texts(documents, text_field=self.text_field, text_getter=self.text_getter)
-        units = sorted({u for t in texts for u in self._units(t, None)})
         warmed = 0
         for backend in self.backends:
             warm = getattr(backend, "warm", None)
             if callable(warm):
+                # The exact texts rerank will hand this backend (cut to its max_length), so they hit its cache.
+                units = sorted({u for t in texts for u in self._units(t, backend)})
                 warm(units)
                 warmed = len(units)
         return warmed

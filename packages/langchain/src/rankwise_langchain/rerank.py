@@ -48,14 +48,7 @@ class RankwiseRerank(BaseDocumentCompressor):
     def reranker(self) -> Reranker:
         """The `Reranker` in use, built from ``model`` on first access."""
         if self._reranker is None:
-            if isinstance(self.model, Reranker):
-                if self.reranker_kwargs:
-                    raise ValueError(
-                        "reranker_kwargs only apply when model is a spec string; configure the Reranker you pass instead"
-                    )
-                self._reranker = self.model
-            else:
-                self._reranker = Reranker(self.model, **self.reranker_kwargs)
+            self._reranker = Reranker.of(self.model, **self.reranker_kwargs)
         return self._reranker
 
     def compress_documents(

@@ -58,12 +58,7 @@ class RankwiseRerank(BaseNodePostprocessor):
     def reranker(self) -> Reranker:
         """The `Reranker` in use, built from ``model`` on first access."""
         if self._reranker is None:
-            if isinstance(self.model, Reranker):
-                if self.reranker_kwargs:
-                    raise ValueError("reranker_kwargs only apply when model is a spec string")
-                self._reranker = self.model
-            else:
-                self._reranker = Reranker(self.model, **self.reranker_kwargs)
+            self._reranker = Reranker.of(self.model, **self.reranker_kwargs)
         return self._reranker
 
     def _postprocess_nodes(
