@@ -15,7 +15,7 @@ DOCS = ["cats eat fish", "dogs bark at the car", "the river is blue"]
 
 
 def build_tiny_bi_encoder(directory: Path, seed: int) -> str:
-    from conftest import build_tiny_cross_encoder
+    from core_support import build_tiny_cross_encoder
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
 
@@ -69,3 +69,17 @@ def test_store_keys_texts_exactly(tmp_path: Path) -> None:
     assert sorted(got) == ["a", "a "]
     assert got["a "].tolist() == [3.0, 4.0]
     assert EmbeddingStore(tmp_path, model_key="other").get_many(["a"]) == {}
+
+
+def test_reranker_warm_stores_the_texts_rerank_will_look_up(tiny_models: tuple[str, str], tmp_path: Path) -> None:
+    from rankwise import Reranker
+
+    long_doc = " ".join(["cats eat fish"] * 30)  # 90 words: cut to max_length words before scoring
+    options = {"embedding_cache_dir": str(tmp_path)}
+    Reranker(f"bi-encoder:{tiny_models[0]}", max_length=16, backend_options=options).warm([long_doc, DOCS[1]])
+    later = Reranker(f"bi-encoder:{tiny_models[0]}", max_length=16, backend_options=options)
+    store = later.backends[0]._store  # type: ignore[attr-defined]
+    stored = len(store)
+    assert stored == 2
+    later.rerank("cats", [long_doc, DOCS[1]])
+    assert len(store) == stored  # nothing was encoded again: warm stored exactly what rerank asks for

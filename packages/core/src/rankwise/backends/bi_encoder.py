@@ -37,6 +37,8 @@ class BiEncoderBackend:
     """
 
     default_normalization: Normalization = "none"
+    # Texts per ``score`` call: ``encode`` batches by itself, and each call would otherwise re-encode the query.
+    max_batch_size = 512
 
     def __init__(
         self,
@@ -62,6 +64,7 @@ class BiEncoderBackend:
         self.query_prefix, self.document_prefix = query_prefix, document_prefix
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
         self._cache_size = embedding_cache_size
+        self._queries: OrderedDict[str, Vectors] = OrderedDict()
         self._lock = threading.Lock()
         if precision not in ("fp32", "bf16"):
             raise ValueError(f"the bi-encoder runs precision 'fp32' or 'bf16', got {precision!r}")
@@ -133,5 +136,16 @@ class BiEncoderBackend:
 
     def score(self, query: str, texts: Sequence[str]) -> list[float]:
         documents = self.embed_documents(texts)
-        query_vector = self._encode([self.query_prefix + query])[0]
-        return [float(s) for s in documents @ query_vector]
+        return [float(s) for s in documents @ self._query_vector(query)]
+
+    def _query_vector(self, query: str) -> Vectors:
+        """The query's embedding, kept for the last few queries (one query's texts may come in several calls)."""
+        with self._lock:
+            vector = self._queries.get(query)
+        if vector is None:
+            vector = self._encode([self.query_prefix + query])[0]
+            with self._lock:
+                self._queries[query] = vector
+                while len(self._queries) > 64:
+                    self._queries.popitem(last=False)
+        return vector
