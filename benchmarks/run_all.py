@@ -98,6 +98,7 @@ def exactness(row: dict[str, Any], native: list[str]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds on the 1x100 workloads")
+    parser.add_argument("--rounds-150w", type=int, default=5, help="alternating rounds on the ~150-word 1x100 workload")
     parser.add_argument("--fidelity-queries", type=int, default=30, help="SciFact test queries for the nDCG check")
     parser.add_argument("--big", action="store_true", help="also time 32x100 and 1x1000 (one round each)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["150w", "fidelity", "embedded", "memory", "others"])
@@ -115,7 +116,7 @@ def main() -> None:
     plan = [("mixed-1x100", [c.name for c in everyone], args.rounds)]
     if "150w" not in args.skip:
         fast_natives = ["sentence-transformers predict", "Haystack SentenceTransformersSimilarityRanker"]
-        plan.append(("150w-1x100", fast_natives + [c.name for c in modes], args.rounds))
+        plan.append(("150w-1x100", fast_natives + [c.name for c in modes], args.rounds_150w))
     if args.big:
         for name in ("32x100", "1x1000"):
             plan.append((name, ["sentence-transformers predict", "rankwise onnx fp32", "rankwise onnx int8"], 1))

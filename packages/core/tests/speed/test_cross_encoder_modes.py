@@ -110,3 +110,14 @@ def test_mode_resolution() -> None:
         resolve_mode({"backend": "torch", "precision": "int8"}, None)
     with pytest.raises(ValueError, match="backend_options\\['backend'\\] must be one of"):
         resolve_mode({"backend": "tensorrt"}, None)
+
+
+def test_export_self_check_compares_logits(tiny_cross_encoder: str, onnx_dir: Path, torch_scores: list[float]) -> None:
+    from rankwise.backends.onnx_cross_encoder import _runs_like
+
+    onnx = backend(tiny_cross_encoder, onnx_dir, backend="onnx", precision="fp32")
+    encoded = onnx.tokenizer([QUERY] * 2, DOCS[:2], padding=True, return_tensors="pt")  # type: ignore[attr-defined]
+    feeds = {k: v.numpy() for k, v in encoded.items()}
+    expected = np.array(torch_scores[:2], dtype=np.float32).reshape(2, 1)
+    assert _runs_like(onnx.model_path, feeds, expected)  # type: ignore[attr-defined]
+    assert not _runs_like(onnx.model_path, feeds, expected + 1e-3)  # type: ignore[attr-defined]

@@ -33,7 +33,7 @@ from rankwise.backends.cross_encoder import (
 from rankwise.backends.model_identity import model_fingerprint
 from rankwise.backends.pair_batches import pair_batches
 
-EXPORT_VERSION = 1  # bump when the export recipe changes: old cache entries are then ignored
+EXPORT_VERSION = 2  # bump when the export recipe changes: old cache entries are then ignored
 OPSET = 17
 _EXPORT_LOCK = threading.Lock()
 
@@ -88,11 +88,25 @@ def export_onnx(model: str, directory: Path, *, trust_remote_code: bool = False)
                 dynamo=False,
             )
 
+    check = tokenizer(
+        ["a longer query about cells", "q"],
+        ["a document to score, somewhat longer than the other one", "d"],
+        padding=True,
+        return_tensors="pt",
+    )
+    with torch.inference_mode():
+        expected = hf(**{n: check[n] for n in names}).logits.float().numpy()
+
     def write_fused(path: Path) -> None:
         with tempfile.TemporaryDirectory() as scratch:
             raw = Path(scratch) / "raw.onnx"
             write_raw(raw)
             _fuse(raw, path, hf.config)
+            feeds = {n: check[n].numpy().astype(np.int64) for n in names}
+            if not _runs_like(path, feeds, expected):  # a fusion that changed the arithmetic: keep the plain export
+                path.write_bytes(raw.read_bytes())
+            if not _runs_like(path, feeds, expected):
+                raise RuntimeError(f"the ONNX export of {model!r} does not reproduce the torch model's logits")
 
     _atomic_save(write_fused, target)
     (directory / "model_config.json").write_text(hf.config.to_json_string())
@@ -110,6 +124,14 @@ def _fuse(raw: Path, target: Path, config: Any) -> None:
         fused.save_model_to_file(str(target))
     except Exception:  # an architecture the fuser does not know: the plain export still runs
         target.write_bytes(raw.read_bytes())
+
+
+def _runs_like(path: Path, feeds: dict[str, Any], expected: Any) -> bool:
+    """Whether ONNX Runtime on ``path`` gives ``expected`` logits (padding included) within 1e-4."""
+    ort = require("onnxruntime", extra="onnx", purpose="the ONNX cross-encoder backend")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (logits,) = session.run(["logits"], feeds)
+    return bool(np.allclose(logits, expected, atol=1e-4, rtol=0))
 
 
 def quantize_onnx(fp32: Path) -> Path:
