@@ -8,7 +8,7 @@ TORCH := torch==2.13.0
 PACKAGES := $(sort $(dir $(wildcard packages/*/pyproject.toml)))
 ADAPTERS := $(filter-out packages/core/,$(PACKAGES))
 
-.PHONY: demo test install-demo install-test lint typecheck unit bench eval clean
+.PHONY: docs demo test install-demo install-test lint typecheck unit bench eval clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -38,7 +38,11 @@ unit: install-test
 test: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy packages/core/src $(foreach p,$(ADAPTERS),$(p)src)
+	$(VENV)/bin/mkdocs build --quiet
 	$(VENV)/bin/pytest packages integration_tests
+
+docs: install-test
+	$(VENV)/bin/mkdocs build
 
 bench: install-test
 	$(PIP) install -q -e ".[bench]"
