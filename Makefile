@@ -49,18 +49,20 @@ bench: install-test
 	$(PY) benchmarks/run_all.py
 
 # Quality numbers of docs/benchmarks.md ("Quality"): BM25 first stage vs reranked, on ../shared/datasets.
-# Slow on a laptop CPU (MiniLM encodes every candidate document once): about an hour in all.
+# Slow on a small CPU: MiniLM encodes every candidate document once (stored in EMB_CACHE, so reruns are quick).
 DATASETS ?= ../shared/datasets
+EMB_CACHE ?= /tmp/rankwise-embeddings
 QUALITY := benchmarks/results/quality
+EVAL := $(VENV)/bin/rankwise eval
 eval: install-demo
-	$(VENV)/bin/rankwise eval $(DATASETS)/scifact --model embedded --json $(QUALITY)/scifact-embedded.json
-	$(VENV)/bin/rankwise eval $(DATASETS)/cranfield --model embedded --json $(QUALITY)/cranfield-embedded.json
-	$(VENV)/bin/rankwise eval $(DATASETS)/squad --model embedded --max-queries 2000 --json $(QUALITY)/squad-embedded.json
-	$(VENV)/bin/rankwise eval $(DATASETS)/arguana --model embedded --max-queries 100 --json $(QUALITY)/arguana-embedded.json
-	$(VENV)/bin/rankwise eval $(DATASETS)/scifact --model lexical --no-progress --json $(QUALITY)/scifact-lexical.json
-	$(VENV)/bin/rankwise eval $(DATASETS)/cranfield --model lexical --no-progress --json $(QUALITY)/cranfield-lexical.json
-	$(VENV)/bin/rankwise eval $(DATASETS)/squad --model lexical --max-queries 2000 --no-progress --json $(QUALITY)/squad-lexical.json
-	$(VENV)/bin/rankwise eval $(DATASETS)/arguana --model lexical --max-queries 100 --no-progress --json $(QUALITY)/arguana-lexical.json
+	$(EVAL) $(DATASETS)/scifact --model embedded --embedding-cache-dir $(EMB_CACHE) --json $(QUALITY)/scifact-embedded.json
+	$(EVAL) $(DATASETS)/cranfield --model embedded --embedding-cache-dir $(EMB_CACHE) --json $(QUALITY)/cranfield-embedded.json
+	$(EVAL) $(DATASETS)/squad --model embedded --max-queries 500 --embedding-cache-dir $(EMB_CACHE) --json $(QUALITY)/squad-embedded.json
+	$(EVAL) $(DATASETS)/arguana --model embedded --max-queries 20 --embedding-cache-dir $(EMB_CACHE) --json $(QUALITY)/arguana-embedded.json
+	$(EVAL) $(DATASETS)/scifact --model lexical --no-progress --json $(QUALITY)/scifact-lexical.json
+	$(EVAL) $(DATASETS)/cranfield --model lexical --no-progress --json $(QUALITY)/cranfield-lexical.json
+	$(EVAL) $(DATASETS)/squad --model lexical --max-queries 500 --no-progress --json $(QUALITY)/squad-lexical.json
+	$(EVAL) $(DATASETS)/arguana --model lexical --max-queries 20 --no-progress --json $(QUALITY)/arguana-lexical.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
