@@ -14,8 +14,11 @@ MEASURES = ("nDCG@10", "RR@10", "AP", "R@100", "P@10")
 
 
 def main() -> None:
-    reports = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*-*.json")) if "grid" not in p.name]
-    reports.sort(key=lambda r: (ORDER.index(r["dataset"]) if r["dataset"] in ORDER else 99, r["model"] != "embedded"))
+    reports = []
+    for path in sorted(RESULTS.glob("*-*.json")):
+        if "grid" not in path.name:  # "scifact-embedded-warm.json" -> run label "embedded, warm"
+            reports.append({**json.loads(path.read_text()), "label": ", ".join(path.stem.split("-")[1:])})
+    reports.sort(key=lambda r: (ORDER.index(r["dataset"]) if r["dataset"] in ORDER else 99, r["label"]))
     print("| dataset | queries | run | " + " | ".join(MEASURES) + " | rerank p50 / p95 (ms) |")
     print("|---|---|---|" + "---|" * len(MEASURES) + "---|")
     seen: set[tuple[str, int]] = set()
@@ -27,7 +30,7 @@ def main() -> None:
             print(f"| {r['dataset']} | {r['queries']} | BM25 (first stage) | {row} | – |")
         row = " | ".join(f"{r['reranked'][m]:.3f}" for m in MEASURES)
         lat = r["latency_ms"]
-        print(f"| {r['dataset']} | {r['queries']} | + {r['model']} | {row} | {lat['p50']:.0f} / {lat['p95']:.0f} |")
+        print(f"| {r['dataset']} | {r['queries']} | + {r['label']} | {row} | {lat['p50']:.0f} / {lat['p95']:.0f} |")
 
 
 if __name__ == "__main__":
