@@ -16,7 +16,7 @@ MEASURES = ("nDCG@10", "RR@10", "AP", "R@100", "P@10")
 def main() -> None:
     reports = []
     for path in sorted(RESULTS.glob("*-*.json")):
-        if "grid" not in path.name:  # "scifact-embedded-warm.json" -> run label "embedded, warm"
+        if "grid" not in path.name:  # "squad-embedded_1.0+1.0_cold.json" -> run label "embedded_1.0+1.0_cold"
             reports.append({**json.loads(path.read_text()), "label": ", ".join(path.stem.split("-")[1:])})
     reports.sort(key=lambda r: (ORDER.index(r["dataset"]) if r["dataset"] in ORDER else 99, r["label"]))
     print("| dataset | queries | run | " + " | ".join(MEASURES) + " | rerank p50 / p95 (ms) |")
