@@ -7,11 +7,63 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DATASETS = REPO_ROOT.parent / "shared" / "datasets"
 
-WORDS = (
-    "the a of and to in is for on with what how why cat cats dog dogs purr bark sleep eat fish "
-    "bird fly sky blue red green apple pear fruit tree water river sea boat car road city house "
-    "music play song sing read book paper science protein cell gene cancer drug study result"
-).split()
+WORDS = [
+    "the",
+    "a",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "for",
+    "on",
+    "with",
+    "what",
+    "how",
+    "why",
+    "cat",
+    "cats",
+    "dog",
+    "dogs",
+    "purr",
+    "bark",
+    "sleep",
+    "eat",
+    "fish",
+    "bird",
+    "fly",
+    "sky",
+    "blue",
+    "red",
+    "green",
+    "apple",
+    "pear",
+    "fruit",
+    "tree",
+    "water",
+    "river",
+    "sea",
+    "boat",
+    "car",
+    "road",
+    "city",
+    "house",
+    "music",
+    "play",
+    "song",
+    "sing",
+    "read",
+    "book",
+    "paper",
+    "science",
+    "protein",
+    "cell",
+    "gene",
+    "cancer",
+    "drug",
+    "study",
+    "result",
+]
 
 
 def build_tiny_cross_encoder(directory: Path, *, seed: int = 0, num_labels: int = 1) -> Path:

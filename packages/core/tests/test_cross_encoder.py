@@ -44,7 +44,7 @@ def reranker(tiny_cross_encoder: str) -> Reranker:
 
 def test_scores_are_sigmoid_of_the_models_logits(reranker: Reranker, tiny_cross_encoder: str) -> None:
     expected = [1 / (1 + math.exp(-x)) for x in direct_logits(tiny_cross_encoder, QUERY, DOCS)]
-    assert len(set(round(e, 4) for e in expected)) == len(DOCS), "tiny model gives flat scores"
+    assert len({round(e, 4) for e in expected}) == len(DOCS), "tiny model gives flat scores"
     assert reranker.score(QUERY, DOCS) == pytest.approx(expected, abs=1e-4)
     results = reranker.rerank(QUERY, DOCS)
     assert [r.index for r in results] == sorted(range(len(DOCS)), key=lambda i: -expected[i])
@@ -63,7 +63,8 @@ def test_batching_does_not_change_scores(tiny_cross_encoder: str, reranker: Rera
 def test_huge_document_is_scored_within_max_length(reranker: Reranker) -> None:
     huge = "cats eat fish " * 34_000  # ~100,000 words
     results = reranker.rerank(QUERY, [huge, "dogs"])
-    assert len(results) == 2 and all(math.isfinite(r.score) for r in results)
+    assert len(results) == 2
+    assert all(math.isfinite(r.score) for r in results)
 
 
 def test_chunk_mode_max_pools_window_scores(tiny_cross_encoder: str) -> None:

@@ -121,7 +121,7 @@ def test_cache_serves_repeated_queries() -> None:
 
 
 def test_nan_from_backend_names_it() -> None:
-    with pytest.raises(BackendError, match="'constant'.*NaN"):
+    with pytest.raises(BackendError, match=r"'constant'.*NaN"):
         Reranker(ConstantBackend(math.nan)).rerank("q", DOCS)
 
 
@@ -186,7 +186,8 @@ def test_chunking_max_pools_windows() -> None:
     long_doc = " ".join(["filler"] * 50 + ["cats"])
     rr = Reranker(backend, long_documents="chunk", chunk_size=10, chunk_overlap=2)
     results = rr.rerank("cats", ["dogs", long_doc])
-    assert results[0].index == 1 and results[0].score == 1.0
+    assert results[0].index == 1
+    assert results[0].score == 1.0
     assert max(len(t.split()) for t in backend.scored_texts) == 10
     with pytest.raises(ValueError, match="chunk"):
         Reranker(backend, long_documents="chunk", chunk_size=5, chunk_overlap=5)

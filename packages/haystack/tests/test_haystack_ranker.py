@@ -177,6 +177,7 @@ async def test_warm_up_async_loads_once_off_the_event_loop() -> None:
     ranker = RankwiseRanker(model="lexical")
     await ranker.warm_up_async()
     first = ranker._reranker
-    assert first is not None and first._components is not None  # built and loaded
+    assert first is not None
+    assert first._components is not None  # built and loaded
     await ranker.warm_up_async()
     assert ranker._reranker is first

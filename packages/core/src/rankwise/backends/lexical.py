@@ -23,7 +23,9 @@ class LexicalBackend:
     set_dependent = True  # IDF and length statistics come from the candidate set
     default_normalization: Normalization = "none"
 
-    def __init__(self, *, k1: float = 0.9, b: float = 0.4, stopwords: str | None = "en_plus", stem: bool = True) -> None:
+    def __init__(
+        self, *, k1: float = 0.9, b: float = 0.4, stopwords: str | None = "en_plus", stem: bool = True
+    ) -> None:
         self._bm25s = require("bm25s", extra="lexical", purpose="the lexical backend")
         self.k1, self.b, self.stopwords = k1, b, stopwords
         self._stemmer = None
