@@ -28,6 +28,7 @@ install-test: $(PY)
 lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff format --check .
 
 typecheck: install-test
 	$(VENV)/bin/mypy packages/core/src $(foreach p,$(ADAPTERS),$(p)src)
@@ -37,6 +38,7 @@ unit: install-test
 
 test: install-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy packages/core/src $(foreach p,$(ADAPTERS),$(p)src)
 	$(VENV)/bin/mkdocs build --quiet
 	$(VENV)/bin/pytest packages integration_tests
