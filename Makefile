@@ -28,7 +28,6 @@ install-test: $(PY)
 lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/ruff format --check .
 
 typecheck: install-test
 	$(VENV)/bin/mypy packages/core/src $(foreach p,$(ADAPTERS),$(p)src)
