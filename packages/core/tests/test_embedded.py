@@ -30,7 +30,12 @@ def test_puts_relevant_documents_first(embedded_reranker: Reranker) -> None:
     assert results[0].backend == "embedded"
 
 
-def test_score_is_the_documented_fusion(embedded_reranker: Reranker, minilm_path: str) -> None:
+@pytest.fixture(scope="module")
+def embedded_fp32() -> Reranker:
+    return Reranker("embedded", backend_options={"bi-encoder": {"precision": "fp32"}}).load()
+
+
+def test_score_is_the_documented_fusion(embedded_fp32: Reranker, minilm_path: str) -> None:
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(minilm_path)
@@ -39,10 +44,10 @@ def test_score_is_the_documented_fusion(embedded_reranker: Reranker, minilm_path
     cosine = d @ q
     lexical = np.array(LexicalBackend().score(QUERY, DOCS))
     expected = SEMANTIC_WEIGHT * minmax(cosine) + LEXICAL_WEIGHT * minmax(lexical)
-    assert embedded_reranker.score(QUERY, DOCS) == pytest.approx(expected.tolist(), abs=1e-5)
+    assert embedded_fp32.score(QUERY, DOCS) == pytest.approx(expected.tolist(), abs=1e-5)
     first_stage = [3.0, 1.0, 0.0, 2.0, 5.0]
     expected_fs = SEMANTIC_WEIGHT * minmax(cosine) + LEXICAL_WEIGHT * minmax(np.array(first_stage))
-    fused = embedded_reranker.score(QUERY, DOCS, first_stage_scores=first_stage)
+    fused = embedded_fp32.score(QUERY, DOCS, first_stage_scores=first_stage)
     assert fused == pytest.approx(expected_fs.tolist(), abs=1e-5)
 
 
@@ -62,3 +67,18 @@ def test_warm_then_score_encodes_nothing_new(embedded_reranker: Reranker) -> Non
     finally:
         bi_encoder._encode = original  # type: ignore[attr-defined]
     assert calls == [["a brand new query about immunity"]]
+
+
+def test_auto_precision_is_bf16_only_with_native_cpu_support(
+    embedded_reranker: Reranker, embedded_fp32: Reranker
+) -> None:
+    import torch
+
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    assert embedded_reranker.backends[0].precision == ("bf16" if native else "fp32")  # type: ignore[attr-defined]
+    auto = embedded_reranker.score(QUERY, DOCS)
+    exact = embedded_fp32.score(QUERY, DOCS)
+    assert auto == pytest.approx(exact, abs=0.05)
+    assert [r.index for r in embedded_reranker.rerank(QUERY, DOCS)] == [
+        r.index for r in embedded_fp32.rerank(QUERY, DOCS)
+    ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from rankwise._optional import require
 
 # Weights of the fused terms (each term min-max normalised per query).
@@ -13,6 +16,23 @@ from rankwise._optional import require
 # score keeps its [0, 2] range.
 SEMANTIC_WEIGHT = 1.3
 LEXICAL_WEIGHT = 0.7
+
+
+# Backend options the embedded default starts from (the caller's, keyed by kind, override them):
+# bf16 encoding where the CPU has it natively — SciFact nDCG@10 0.7109 in bf16 and in fp32.
+BACKEND_OPTIONS: dict[str, dict[str, object]] = {"bi-encoder": {"precision": "auto"}}
+
+
+def embedded_backend_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The caller's ``backend_options`` over the embedded defaults (only for kind-keyed or empty options).
+
+    >>> embedded_backend_options({"bi-encoder": {"embedding_cache_dir": "/tmp/x"}})["bi-encoder"]
+    {'precision': 'auto', 'embedding_cache_dir': '/tmp/x'}
+    """
+    merged: dict[str, Any] = {kind: dict(values) for kind, values in BACKEND_OPTIONS.items()}
+    for kind, values in options.items():
+        merged[kind] = {**merged.get(kind, {}), **values} if isinstance(values, Mapping) else values
+    return merged
 
 
 def embedded_model_path() -> str:

@@ -119,7 +119,7 @@ class Reranker:
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
-            options=dict(backend_options or {}),
+            options=_default_options(model, backend_options or {}),
         )
         self._cache = ScoreCache(cache_size)
         self._given_backend = model if isinstance(model, Backend) else None
@@ -465,6 +465,15 @@ _ALIASES = ("embedded",)
 
 def _set_dependent(backend: Backend) -> bool:
     return bool(getattr(backend, "set_dependent", False))
+
+
+def _default_options(model: object, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The embedded alias brings default options per kind; every other spec takes the caller's as given."""
+    if isinstance(model, str) and model.strip() == "embedded" and all(isinstance(v, Mapping) for v in options.values()):
+        from rankwise.embedded import embedded_backend_options
+
+        return embedded_backend_options(options)
+    return dict(options)
 
 
 def _expand_alias(model: str) -> str:
