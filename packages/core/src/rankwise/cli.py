@@ -142,16 +142,21 @@ def _first_stage_scores(documents: list[dict[str, Any]], field: str, source: str
     return scores
 
 
-def _rerank(args: argparse.Namespace, out: IO[str]) -> int:
-    from rankwise.reranker import Reranker
-
+def _input_documents(args: argparse.Namespace) -> tuple[str, list[dict[str, Any]]]:
+    """The JSON Lines documents of ``args.file`` (``-`` = stdin), with the name to cite in errors."""
     source = "<stdin>" if args.file == "-" else args.file
     handle = _open_input(args.file)
     try:
-        documents = read_documents(handle, text_field=args.text_field, source=source)
+        return source, read_documents(handle, text_field=args.text_field, source=source)
     finally:
         if handle is not sys.stdin:
             handle.close()
+
+
+def _rerank(args: argparse.Namespace, out: IO[str]) -> int:
+    from rankwise.reranker import Reranker
+
+    source, documents = _input_documents(args)
     if not args.query.strip():
         raise InputError("--query is empty: give the search text")
     first_stage = _first_stage_scores(documents, args.first_stage_field, source) if args.first_stage_field else None
@@ -197,13 +202,7 @@ def _eval(args: argparse.Namespace, out: IO[str]) -> int:
 def _warm(args: argparse.Namespace, out: IO[str]) -> int:
     from rankwise.reranker import Reranker
 
-    source = "<stdin>" if args.file == "-" else args.file
-    handle = _open_input(args.file)
-    try:
-        documents = read_documents(handle, text_field=args.text_field, source=source)
-    finally:
-        if handle is not sys.stdin:
-            handle.close()
+    _, documents = _input_documents(args)
     reranker = Reranker(args.model, text_field=args.text_field, backend_options=_cache_options(args.cache_dir))
     warmed = reranker.warm(documents)
     if warmed == 0:
