@@ -30,6 +30,15 @@ class BackendConfig:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
+def local_model_kwargs(config: BackendConfig) -> dict[str, Any]:
+    """Keyword arguments of a local model backend's constructor: device, batch size, length, options.
+
+    >>> local_model_kwargs(BackendConfig(batch_size=8, options={"precision": "bf16"}))
+    {'device': None, 'batch_size': 8, 'max_length': 512, 'precision': 'bf16'}
+    """
+    return {"device": config.device, "batch_size": config.batch_size, "max_length": config.max_length, **config.options}
+
+
 @runtime_checkable
 class Backend(Protocol):
     """Maps a query and texts to one raw float score per text, higher = more relevant.

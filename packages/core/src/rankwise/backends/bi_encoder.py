@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rankwise._optional import require
-from rankwise.backends.base import BackendConfig, Normalization
+from rankwise.backends.base import BackendConfig, Normalization, local_model_kwargs
 from rankwise.backends.embedding_store import EmbeddingStore
 from rankwise.backends.model_identity import model_fingerprint
 
@@ -85,9 +85,7 @@ class BiEncoderBackend:
 
     @classmethod
     def from_spec(cls, model: str, config: BackendConfig) -> BiEncoderBackend:
-        return cls(
-            model, device=config.device, batch_size=config.batch_size, max_length=config.max_length, **config.options
-        )
+        return cls(model, **local_model_kwargs(config))
 
     def _encode(self, texts: Sequence[str]) -> Vectors:
         if self.precision == "bf16":

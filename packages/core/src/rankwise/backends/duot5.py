@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rankwise.backends.base import Backend, BackendConfig, Normalization
+from rankwise.backends.base import Backend, BackendConfig, Normalization, local_model_kwargs
 from rankwise.backends.prompt_tokens import check_template
 from rankwise.backends.t5_scorer import T5TrueFalse
 
@@ -108,9 +108,7 @@ class DuoT5Backend:
 
     @classmethod
     def from_spec(cls, model: str, config: BackendConfig) -> DuoT5Backend:
-        return cls(
-            model, device=config.device, batch_size=config.batch_size, max_length=config.max_length, **config.options
-        )
+        return cls(model, **local_model_kwargs(config))
 
     def pair_prompt_ids(self, query: str, first: str, second: str) -> list[int]:
         """Token ids of the prompt asking whether ``first`` is more relevant than ``second``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rankwise.backends.base import BackendConfig, Normalization
+from rankwise.backends.base import BackendConfig, Normalization, local_model_kwargs
 from rankwise.backends.prompt_tokens import check_template
 from rankwise.backends.t5_scorer import T5TrueFalse
 
@@ -59,9 +59,7 @@ class MonoT5Backend:
 
     @classmethod
     def from_spec(cls, model: str, config: BackendConfig) -> MonoT5Backend:
-        return cls(
-            model, device=config.device, batch_size=config.batch_size, max_length=config.max_length, **config.options
-        )
+        return cls(model, **local_model_kwargs(config))
 
     def prompt_ids(self, query: str, text: str) -> list[int]:
         """The token ids the model reads for one document."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rankwise._optional import require
-from rankwise.backends.base import BackendConfig, Normalization
+from rankwise.backends.base import BackendConfig, Normalization, local_model_kwargs
 from rankwise.backends.prompt_tokens import check_template, default_device, encode_fitted, pad_left, target_token_id
 from rankwise.backends.yesno_presets import PRESETS, YesNoPreset
 
@@ -75,9 +75,7 @@ class YesNoBackend:
 
     @classmethod
     def from_spec(cls, model: str, config: BackendConfig) -> YesNoBackend:
-        return cls(
-            model, device=config.device, batch_size=config.batch_size, max_length=config.max_length, **config.options
-        )
+        return cls(model, **local_model_kwargs(config))
 
     def prompt_ids(self, query: str, text: str) -> list[int]:
         """The token ids the model reads for one document (BOS first when the preset says so)."""
