@@ -95,7 +95,7 @@ def haystack(model_dir: str) -> Rerank:
         out = ranker.run(query=query, documents=[Document(content=d, id=str(i)) for i, d in enumerate(docs)])
         scores = [0.0] * len(docs)
         for d in out["documents"]:
-            scores[int(d.id)] = float(d.score)
+            scores[int(d.id)] = float(d.score or 0.0)
         return scores
 
     return rerank

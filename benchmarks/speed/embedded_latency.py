@@ -45,7 +45,8 @@ print(json.dumps({{"first": times[0], "median": statistics.median(times), "all":
 def _child(case: str, cache_dir: str | None, options: dict[str, Any]) -> dict[str, Any]:
     code = CHILD.format(root=str(ROOT), case=case, cache_dir=cache_dir, options=options)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def embedded_latency(cold_options: list[dict[str, Any]] | None = None) -> dict[str, Any]:

@@ -48,7 +48,7 @@ def tiny_model() -> Path:
     sys.path.insert(0, str(ROOT / "packages" / "core" / "tests"))
     from core_support import build_tiny_cross_encoder
 
-    return build_tiny_cross_encoder(TINY)
+    return Path(build_tiny_cross_encoder(TINY))
 
 
 def peak_memory(ns: list[int], options: dict[str, str]) -> list[dict[str, Any]]:

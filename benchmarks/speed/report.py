@@ -10,6 +10,7 @@ from benchmarks.speed.data import ROOT
 
 DOC = ROOT / "docs" / "benchmarks.md"
 PLOT = ROOT / "docs" / "img" / "speed-pairs-per-second.png"
+LINEAR_PROBE = "head fitted on SQuAD train as a linear probe"
 
 
 def plot(results: dict[str, Any]) -> Path:
@@ -50,7 +51,7 @@ def speed_section(results: dict[str, Any]) -> str:
         "(the machine is shared with other jobs: absolute times vary, read the ratios).",
         "",
         "Model: all-MiniLM-L6-v2 weights under a one-logit `BertForSequenceClassification` head "
-        "(`benchmarks/build_model.py`; head fitted on SQuAD train as a linear probe), loaded from the same local "
+        f"(`benchmarks/build_model.py`; {results.get('model_note', LINEAR_PROBE)}), loaded from the same local "
         "directory by every contender. Each contender is called the way its framework documents it, with its "
         "defaults; rankwise through the core `Reranker` with the score cache off (`cache_size=0`). Alternating "
         "rounds (rotated order), one warm-up call each, medians reported. Ratios are against the fastest "
@@ -99,8 +100,12 @@ def speed_section(results: dict[str, Any]) -> str:
         lines += [
             f"### Ranking fidelity of each mode (SciFact, first {fid['queries']} test queries, BM25 top-{fid['depth']} via bm25s)",
             "",
-            f"BM25 alone: nDCG@10 {fid['bm25_ndcg10']:.4f}. The benchmark model is a weak reranker (a linear probe on "
-            "a bi-encoder's body); what this table checks is that a fast mode ranks like fp32.",
+            f"BM25 alone: nDCG@10 {fid['bm25_ndcg10']:.4f}. "
+            + fid.get(
+                "note",
+                "The benchmark model is a weak reranker (a linear probe on a bi-encoder's body); what this table "
+                "checks is that a fast mode ranks like fp32.",
+            ),
             "",
             "| mode | nDCG@10 | Δ vs fp32 | queries with identical top-10 |",
             "|---|---:|---:|---:|",
