@@ -59,11 +59,11 @@ eval: install-demo
 	$(EVAL) $(DATASETS)/scifact --model embedded --embedding-cache-dir $(EMB_CACHE) --json $(QUALITY)/scifact-embedded.json
 	$(EVAL) $(DATASETS)/cranfield --model embedded --embedding-cache-dir $(EMB_CACHE) --json $(QUALITY)/cranfield-embedded.json
 	$(EVAL) $(DATASETS)/squad --model embedded --max-queries 500 --embedding-cache-dir $(EMB_CACHE) --json $(QUALITY)/squad-embedded.json
-	$(EVAL) $(DATASETS)/arguana --model embedded --max-queries 20 --embedding-cache-dir $(EMB_CACHE) --json $(QUALITY)/arguana-embedded.json
+	$(EVAL) $(DATASETS)/arguana --model embedded --max-queries 300 --embedding-cache-dir $(EMB_CACHE) --json $(QUALITY)/arguana-embedded.json
 	$(EVAL) $(DATASETS)/scifact --model lexical --no-progress --json $(QUALITY)/scifact-lexical.json
 	$(EVAL) $(DATASETS)/cranfield --model lexical --no-progress --json $(QUALITY)/cranfield-lexical.json
 	$(EVAL) $(DATASETS)/squad --model lexical --max-queries 500 --no-progress --json $(QUALITY)/squad-lexical.json
-	$(EVAL) $(DATASETS)/arguana --model lexical --max-queries 20 --no-progress --json $(QUALITY)/arguana-lexical.json
+	$(EVAL) $(DATASETS)/arguana --model lexical --max-queries 300 --no-progress --json $(QUALITY)/arguana-lexical.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
