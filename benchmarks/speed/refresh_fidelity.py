@@ -35,17 +35,21 @@ def refresh(n_queries: int, modes: list[str]) -> dict[str, Any]:
     ref = fid["modes"]["onnx fp32"]["ndcg10"]
     fid["measured"] = f"{started} – {time.strftime('%H:%M', time.gmtime())} UTC, load average before {load}"
     fid["note"] = (
-        f"The benchmark model (fine-tuned MiniLM-L6) reaches nDCG@10 {ref:.4f} here, against BM25's "
-        f"{fid['bm25_ndcg10']:.4f}: SciFact is out of its training domain, so it reorders BM25's list for the "
-        "worse, but its scores are a real ranking, so this table measures how far each fast mode moves "
-        f"rankings from fp32. Measured {fid['measured']}."
+        f"The benchmark model (MiniLM-L6 fine-tuned for a few minutes on SQuAD train) reaches nDCG@10 {ref:.4f} "
+        f"here against BM25's {fid['bm25_ndcg10']:.4f}: better than the earlier linear probe (0.076 on 30 queries) "
+        "but still a weak reranker on out-of-domain SciFact, so its scores are close together and the int8 "
+        "comparison stays noisy (few queries keep fp32's exact top-10 even when nDCG agrees). "
+        f"Measured {fid['measured']}; modes not listed were not re-measured with this model."
     )
     results["fidelity"] = fid
     results["model_note"] = MODEL_NOTE
     deltas = ", ".join(f"{m} {r['delta_vs_fp32']:+.4f}" for m, r in fid["modes"].items() if m != "onnx fp32")
     results["notes"] = [
         n for n in results.get("notes", []) if not n.startswith("The benchmark model is a weak reranker")
-    ] + [f"nDCG@10 moved from fp32 on {n_queries} SciFact queries: {deltas}; a fast mode must stay within 0.005."]
+    ] + [
+        f"With the fine-tuned benchmark model, nDCG@10 moved from fp32 on {n_queries} SciFact queries: {deltas} "
+        "(bar: within 0.005). The model is still weak on SciFact, so this check is noisy."
+    ]
     RESULTS.write_text(json.dumps(results, indent=1))
     write_doc(results)
     return fid
