@@ -10,7 +10,7 @@ from benchmarks.speed.data import ROOT
 
 DOC = ROOT / "docs" / "benchmarks.md"
 PLOT = ROOT / "docs" / "img" / "speed-pairs-per-second.png"
-LINEAR_PROBE = "head fitted on SQuAD train as a linear probe"
+MODEL_NOTE = "fine-tuned briefly on SQuAD train with BM25-hard and random negatives"  # what build() makes
 
 
 def plot(results: dict[str, Any]) -> Path:
@@ -51,7 +51,7 @@ def speed_section(results: dict[str, Any]) -> str:
         "(the machine is shared with other jobs: absolute times vary, read the ratios).",
         "",
         "Model: all-MiniLM-L6-v2 weights under a one-logit `BertForSequenceClassification` head "
-        f"(`benchmarks/build_model.py`; {results.get('model_note', LINEAR_PROBE)}), loaded from the same local "
+        f"(`benchmarks/build_model.py`; {results.get('model_note', MODEL_NOTE)}), loaded from the same local "
         "directory by every contender. Each contender is called the way its framework documents it, with its "
         "defaults; rankwise through the core `Reranker` with the score cache off (`cache_size=0`). Alternating "
         "rounds (rotated order), one warm-up call each, medians reported. Ratios are against the fastest "
