@@ -159,7 +159,7 @@ def speed_section(results: dict[str, Any]) -> str:
             f'`backend_options={{"bi-encoder": {{"embedding_cache_dir": DIR}}}}` ({emb["warm_up_process"]["warm_seconds"]:.1f} s); '
             "the timed process is new, so every embedding comes from the sqlite cache on disk. `cold`: a fresh process "
             "encodes 100 never-seen texts. `cold defaults` is what `Reranker()` does: bf16 encoding where the CPU has "
-            'native bf16 (`precision="auto"`), fp32 elsewhere; `cold {\"precision\": \"fp32\"}` forces fp32. '
+            'native bf16 (`precision="auto"`), fp32 elsewhere; `cold {"precision": "fp32"}` forces fp32. '
             "Model load and first-call imports excluded."
             + (f" Re-measured {emb_when}." if (emb_when := results.get("embedded_measured")) else ""),
             "",
