@@ -406,18 +406,18 @@ class Reranker:
         run: Callable[[Backend, str, list[str]], Scores],
     ) -> tuple[Scores, str]:
         components = self.load()._components or []
-        raw = [self._component_scores(c, query, texts, first_stage, run) for c in components]
-        return self._combine(components, raw, first_stage)
+        sources = [self._component_backend(c, first_stage) for c in components]
+        raw = [first_stage if b is None else run(b, query, texts) for b in sources]
+        return self._combine(components, sources, raw)
 
     async def _ascore(self, query: str, texts: list[str], first_stage: Scores | None) -> tuple[Scores, str]:
         components = self._components or []
-        raw = []
-        for c in components:
-            backend = self._component_backend(c, first_stage)
-            raw.append(first_stage if backend is None else await self._run_async(backend, query, texts))
-        return self._combine(components, raw, first_stage)
+        sources = [self._component_backend(c, first_stage) for c in components]
+        raw = [first_stage if b is None else await self._run_async(b, query, texts) for b in sources]
+        return self._combine(components, sources, raw)
 
     def _component_backend(self, component: _Component, first_stage: Scores | None) -> Backend | None:
+        """The backend that scores this term for this call; ``None`` means the caller's first-stage scores."""
         if component.backend is not None:
             return component.backend
         if first_stage is not None:
@@ -428,25 +428,12 @@ class Reranker:
             f"model spec {self.model!r} uses first-stage scores: pass first_stage_scores=[...] (one per document)"
         )
 
-    def _component_scores(
-        self,
-        component: _Component,
-        query: str,
-        texts: list[str],
-        first_stage: Scores | None,
-        run: Callable[[Backend, str, list[str]], Scores],
-    ) -> Scores | None:
-        backend = self._component_backend(component, first_stage)
-        return first_stage if backend is None else run(backend, query, texts)
-
     def _combine(
-        self, components: list[_Component], raw: Sequence[Scores | None], first_stage: Scores | None
+        self, components: list[_Component], sources: list[Backend | None], raw: Sequence[Scores | None]
     ) -> tuple[Scores, str]:
-        names = [
-            "first-stage" if (b := self._component_backend(c, first_stage)) is None else b.name for c in components
-        ]
+        names = ["first-stage" if b is None else b.name for b in sources]
         if len(components) == 1 and components[0].weight == 1.0:
-            backend = self._component_backend(components[0], first_stage)
+            backend = sources[0]
             how = self.normalize or (backend.default_normalization if backend is not None else "none")
             values = raw[0]
             assert values is not None
