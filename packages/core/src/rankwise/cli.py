@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rankwise.errors import MissingDependencyError, RankwiseError, UnknownModelSpecError
+from rankwise.json_lines import json_objects
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -112,16 +113,12 @@ def _open_input(name: str) -> IO[str]:
 
 def read_documents(handle: IO[str], *, text_field: str, source: str = "<stdin>") -> list[dict[str, Any]]:
     """JSON objects, one per non-blank line, each with a string ``text_field``; errors name the line."""
+    try:
+        records = list(json_objects(handle, source))
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     documents: list[dict[str, Any]] = []
-    for number, line in enumerate(handle, start=1):
-        if not line.strip():
-            continue
-        try:
-            document = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{source}, line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(document, dict):
-            raise InputError(f"{source}, line {number}: expected a JSON object, got {type(document).__name__}")
+    for number, document in records:
         if not isinstance(document.get(text_field), str):
             problem = "has no" if text_field not in document else "has a non-string"
             raise InputError(

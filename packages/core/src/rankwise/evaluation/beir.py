@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from rankwise.json_lines import json_objects
 
 
 @dataclass(frozen=True)
@@ -48,14 +49,8 @@ class BeirDataset:
 
 def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}, line {number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(record, dict) or "_id" not in record:
+        for number, record in json_objects(handle, str(path)):
+            if "_id" not in record:
                 raise ValueError(f"{path}, line {number}: expected a JSON object with an '_id' field")
             yield number, record
 
