@@ -69,7 +69,20 @@ def test_int8_roughly_preserves_order(tiny_cross_encoder: str, onnx_dir: Path, t
     int8 = backend(tiny_cross_encoder, onnx_dir, backend="onnx", precision="int8")
     scores = int8.score(QUERY, DOCS)  # type: ignore[attr-defined]
     assert spearman(scores, torch_scores) > 0.8
-    assert int8.model_path.name == "model.int8.onnx"  # type: ignore[attr-defined]
+    assert int8.model_path.name == "model.int8-v2.onnx"  # type: ignore[attr-defined]
+
+
+def test_int8_keeps_feed_forward_outputs_fp32(tiny_cross_encoder: str, onnx_dir: Path) -> None:
+    import onnx
+
+    int8 = backend(tiny_cross_encoder, onnx_dir, backend="onnx", precision="int8")
+    nodes = onnx.load(str(int8.model_path)).graph.node  # type: ignore[attr-defined]
+    float_matmuls = sorted(n.name for n in nodes if n.op_type == "MatMul")
+    assert float_matmuls
+    assert all(n.endswith("/output/dense/MatMul") and "/attention/" not in n for n in float_matmuls)
+    layers = {n.name.split("/")[3] for n in nodes if n.op_type == "MatMul"}
+    assert len(layers) == len(float_matmuls)  # one per encoder layer
+    assert any(n.op_type in ("DynamicQuantizeMatMul", "MatMulInteger", "QAttention") for n in nodes)
 
 
 def test_bf16_is_close_to_fp32(tiny_cross_encoder: str, onnx_dir: Path, torch_scores: list[float]) -> None:
