@@ -50,7 +50,7 @@ def test_fallback_to_embedded(server: FakeRerankServer) -> None:
 
 @pytest.mark.parametrize("kind", ["jina", "cohere", "voyage"])
 async def test_100_concurrent_arerank_calls_are_correct_and_concurrent(kind: str, server: FakeRerankServer) -> None:
-    server.latency = 0.1  # one at a time, 100 calls would take over 10 s
+    server.latency = 0.5  # one at a time, 100 calls would take over 50 s; overlapped, about 1 s
     rr = reranker(kind, server, timeout=10.0, backend_options={"max_retries": 0})
     queries = [f"red apple {i}" for i in range(100)]
     docs = documents(6)
@@ -61,7 +61,7 @@ async def test_100_concurrent_arerank_calls_are_correct_and_concurrent(kind: str
         assert ranking(got) == expected(kind, query, docs)
     assert len(server.requests) == 100
     assert server.max_in_flight >= 50
-    assert elapsed < 5.0, f"100 calls took {elapsed:.1f} s: they did not overlap"
+    assert elapsed < 25.0, f"100 calls took {elapsed:.1f} s: they did not overlap"  # room for a loaded CI machine
 
 
 async def test_split_request_runs_batches_concurrently_under_max_concurrency(server: FakeRerankServer) -> None:

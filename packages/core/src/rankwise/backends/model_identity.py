@@ -9,15 +9,17 @@ from pathlib import Path
 def model_fingerprint(model: str, *extra: object) -> str:
     """Hash of a model's path or hub id, the size and mtime of its files, and ``extra`` settings.
 
-    Rebuilding a model in place changes the fingerprint, so stale cache entries are never read.
+    Rebuilding a model in place changes the fingerprint, so stale cache entries are never read. A local
+    directory is named by its resolved path: relative and absolute spellings share cache entries.
 
     >>> model_fingerprint("org/model") == model_fingerprint("org/model")
     True
     >>> model_fingerprint("org/model", 256) == model_fingerprint("org/model", 512)
     False
     """
-    digest = hashlib.sha256("|".join([model, *map(repr, extra)]).encode())
     path = Path(model)
+    name = str(path.resolve()) if path.is_dir() else model
+    digest = hashlib.sha256("|".join([name, *map(repr, extra)]).encode())
     if path.is_dir():
         digest.update(str(path.resolve()).encode())
         for file in sorted(p for p in path.rglob("*") if p.is_file()):
