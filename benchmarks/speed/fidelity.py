@@ -21,6 +21,7 @@ MODES: dict[str, dict[str, str]] = {
     "onnx int8": {"backend": "onnx", "precision": "int8"},
     "torch bf16": {"backend": "torch", "precision": "bf16"},
 }
+FIDELITY_MODES = ["onnx fp32", "torch fp32", "onnx int8"]  # what `make bench` compares by default
 
 
 def bm25_candidates(n_queries: int, depth: int) -> tuple[list[tuple[str, str]], dict[str, list[tuple[str, str]]]]:
@@ -100,6 +101,17 @@ def fidelity(model_dir: str, *, n_queries: int, depth: int = 100, modes: list[st
         same = [_top10(runs[mode][q]) == _top10(runs["onnx fp32"][q]) for q in runs[mode]]
         row["queries_with_identical_top10"] = sum(same)
     return out
+
+
+def fidelity_summary(fid: dict[str, Any]) -> str:
+    """One sentence for the notes: the model's quality against BM25, and how far each mode moved from fp32."""
+    modes = fid["modes"]
+    moved = ", ".join(f"{m} {r['delta_vs_fp32']:+.4f}" for m, r in modes.items() if m != "onnx fp32")
+    return (
+        f"On {fid['queries']} SciFact test queries the benchmark model reranks BM25's top-{fid['depth']} to nDCG@10 "
+        f"{modes['onnx fp32']['ndcg10']:.4f} in fp32 (BM25 alone {fid['bm25_ndcg10']:.4f}); nDCG@10 moved from fp32 by: "
+        f"{moved} (bar: within 0.005)."
+    )
 
 
 def _top10(run: dict[str, float]) -> list[str]:
