@@ -39,24 +39,10 @@ VARIANTS: dict[str, list[str]] = {
 }
 
 
-def quantize(fp32: Path, target: Path, exclude: list[str]) -> None:
-    from onnxruntime import quantization
-
-    quantization.quantize_dynamic(
-        str(fp32),
-        str(target),
-        weight_type=quantization.QuantType.QInt8,
-        per_channel=True,
-        op_types_to_quantize=["MatMul", "Attention"],
-        nodes_to_exclude=exclude,
-        extra_options={"DefaultTensorType": 1},
-    )
-
-
 def scan(n_queries: int) -> dict[str, Any]:
     import onnxruntime as ort
 
-    from rankwise.backends.onnx_cross_encoder import OnnxCrossEncoderBackend
+    from rankwise.backends.onnx_cross_encoder import OnnxCrossEncoderBackend, quantize_int8
 
     model_dir = str(build())
     queries, candidates = bm25_candidates(n_queries, 100)
@@ -75,7 +61,7 @@ def scan(n_queries: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         for name, exclude in VARIANTS.items():
             target = Path(scratch) / "variant.onnx"
-            quantize(backend.model_path, target, exclude)
+            quantize_int8(backend.model_path, target, keep_fp32=exclude)
             session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
             scores, seconds = run(session)
             error = np.abs(scores - reference)

@@ -152,26 +152,30 @@ def quantize_onnx(fp32: Path) -> Path:
     if target.exists():
         return target
     onnx = require("onnx", extra="onnx", purpose="int8 quantization")
-    quantization = require("onnxruntime.quantization", extra="onnx", purpose="int8 quantization")
     keep_fp32 = [
         node.name
         for node in onnx.load(str(fp32), load_external_data=False).graph.node
         if node.op_type == "MatMul" and node.name.endswith("/output/dense/MatMul") and "/attention/" not in node.name
     ]
-
-    def write(path: Path) -> None:
-        quantization.quantize_dynamic(
-            str(fp32),
-            str(path),
-            weight_type=quantization.QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul", "Attention"],
-            nodes_to_exclude=keep_fp32,
-            extra_options={"DefaultTensorType": 1},  # onnx.TensorProto.FLOAT, for ops of the fused domain
-        )
-
-    _atomic_save(write, target)
+    _atomic_save(lambda path: quantize_int8(fp32, path, keep_fp32=keep_fp32), target)
     return target
+
+
+def quantize_int8(fp32: Path, target: Path, *, keep_fp32: Sequence[str] = ()) -> None:
+    """Write ``target``: ``fp32`` with int8 weights (per channel) in each MatMul and Attention not in ``keep_fp32``.
+
+    Activations are quantized per batch at run time (``quantize_dynamic``).
+    """
+    quantization = require("onnxruntime.quantization", extra="onnx", purpose="int8 quantization")
+    quantization.quantize_dynamic(
+        str(fp32),
+        str(target),
+        weight_type=quantization.QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul", "Attention"],
+        nodes_to_exclude=list(keep_fp32),
+        extra_options={"DefaultTensorType": 1},  # onnx.TensorProto.FLOAT, for ops of the fused domain
+    )
 
 
 class OnnxCrossEncoderBackend:
