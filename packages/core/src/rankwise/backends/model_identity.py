@@ -18,10 +18,11 @@ def model_fingerprint(model: str, *extra: object) -> str:
     False
     """
     path = Path(model)
-    name = str(path.resolve()) if path.is_dir() else model
+    local = path.is_dir()
+    name = str(path.resolve()) if local else model
     digest = hashlib.sha256("|".join([name, *map(repr, extra)]).encode())
-    if path.is_dir():
-        digest.update(str(path.resolve()).encode())
+    if local:
+        digest.update(name.encode())
         for file in sorted(p for p in path.rglob("*") if p.is_file()):
             stat = file.stat()
             digest.update(f"|{file.relative_to(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
