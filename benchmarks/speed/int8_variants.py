@@ -23,26 +23,23 @@ import numpy as np
 from benchmarks.build_model import build
 from benchmarks.speed.data import ROOT
 from benchmarks.speed.fidelity import bm25_candidates
+from rankwise.backends.onnx_cross_encoder import OnnxCrossEncoderBackend, feed_forward_outputs, quantize_int8
 
-LAYERS = 6
 RESULTS = ROOT / "benchmarks" / "results" / "speed" / "int8_variants.json"
 
 
-def ffn_out(layer: int) -> str:
-    return f"/bert/encoder/layer.{layer}/output/dense/MatMul"
-
-
-VARIANTS: dict[str, list[str]] = {
-    "every MatMul + Attention": [],
-    "FFN-output MatMuls fp32 (all layers)": [ffn_out(k) for k in range(LAYERS)],
-    **{f"FFN-output MatMul fp32 in layer {k}": [ffn_out(k)] for k in range(LAYERS)},
-}
+def variants(fp32: Path) -> dict[str, list[str]]:
+    """Variant name -> MatMuls kept fp32: none, every feed-forward output, or one layer's."""
+    outputs = feed_forward_outputs(fp32)
+    return {
+        "every MatMul + Attention": [],
+        "FFN-output MatMuls fp32 (all layers)": outputs,
+        **{f"FFN-output MatMul fp32 in layer {k}": [name] for k, name in enumerate(outputs)},
+    }
 
 
 def scan(n_queries: int) -> dict[str, Any]:
     import onnxruntime as ort
-
-    from rankwise.backends.onnx_cross_encoder import OnnxCrossEncoderBackend, quantize_int8
 
     model_dir = str(build())
     queries, candidates = bm25_candidates(n_queries, 100)
@@ -59,7 +56,7 @@ def scan(n_queries: int) -> dict[str, Any]:
     pairs = len(reference)
     out: dict[str, Any] = {"pairs": pairs, "fp32_pairs_per_second": pairs / fp32_seconds, "variants": {}}
     with tempfile.TemporaryDirectory() as scratch:
-        for name, exclude in VARIANTS.items():
+        for name, exclude in variants(backend.model_path).items():
             target = Path(scratch) / "variant.onnx"
             quantize_int8(backend.model_path, target, keep_fp32=exclude)
             session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])

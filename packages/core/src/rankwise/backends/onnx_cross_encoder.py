@@ -151,14 +151,23 @@ def quantize_onnx(fp32: Path) -> Path:
     target = fp32.with_name(INT8_FILE)
     if target.exists():
         return target
-    onnx = require("onnx", extra="onnx", purpose="int8 quantization")
-    keep_fp32 = [
-        node.name
-        for node in onnx.load(str(fp32), load_external_data=False).graph.node
-        if node.op_type == "MatMul" and node.name.endswith("/output/dense/MatMul") and "/attention/" not in node.name
-    ]
+    keep_fp32 = feed_forward_outputs(fp32)
     _atomic_save(lambda path: quantize_int8(fp32, path, keep_fp32=keep_fp32), target)
     return target
+
+
+def feed_forward_outputs(graph: Path) -> list[str]:
+    """Names of the feed-forward output MatMuls (one per layer) in a BERT-style ONNX export, in graph order.
+
+    These are the projections after GELU (``…/layer.N/output/dense/MatMul``, not the attention output's);
+    an export whose node names follow another scheme has none.
+    """
+    onnx = require("onnx", extra="onnx", purpose="int8 quantization")
+    return [
+        node.name
+        for node in onnx.load(str(graph), load_external_data=False).graph.node
+        if node.op_type == "MatMul" and node.name.endswith("/output/dense/MatMul") and "/attention/" not in node.name
+    ]
 
 
 def quantize_int8(fp32: Path, target: Path, *, keep_fp32: Sequence[str] = ()) -> None:
