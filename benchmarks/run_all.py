@@ -206,7 +206,7 @@ def main() -> None:
         peak[dtype]["best_gflops"] = max(peak[dtype]["best_gflops"], peak_after[dtype]["best_gflops"])
     if "fidelity" not in args.skip:
         results["fidelity"] = fidelity(model_dir, n_queries=args.fidelity_queries, modes=args.fidelity_modes)
-    from rankwise.backends.cross_encoder import DEFAULT_CPU_MODE
+    from rankwise.backends.encoders.cross_encoder_modes import DEFAULT_CPU_MODE
 
     default = f"rankwise {DEFAULT_CPU_MODE['backend']} {DEFAULT_CPU_MODE['precision']}"
     mixed = speed[0]

@@ -79,7 +79,7 @@ def mode_scores(
 
 
 def fidelity(model_dir: str, *, n_queries: int, depth: int = 100, modes: list[str] | None = None) -> dict[str, Any]:
-    from rankwise.backends.model_identity import model_fingerprint
+    from rankwise.backends.encoders.model_identity import model_fingerprint
 
     queries, candidates = bm25_candidates(n_queries, depth)
     bm25_run = {qid: {did: float(depth - r) for r, (did, _) in enumerate(docs)} for qid, docs in candidates.items()}

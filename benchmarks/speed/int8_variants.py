@@ -23,7 +23,7 @@ import numpy as np
 from benchmarks.build_model import build
 from benchmarks.speed.data import ROOT
 from benchmarks.speed.fidelity import bm25_candidates
-from rankwise.backends.onnx_cross_encoder import OnnxCrossEncoderBackend, feed_forward_outputs, quantize_int8
+from rankwise.backends.encoders.onnx_cross_encoder import OnnxCrossEncoderBackend, feed_forward_outputs, quantize_int8
 
 RESULTS = ROOT / "benchmarks" / "results" / "speed" / "int8_variants.json"
 

@@ -187,7 +187,7 @@ def test_warm_with_a_model_without_embeddings_says_so(
 def _bi_encoder_has_disk_cache() -> bool:
     import inspect
 
-    from rankwise.backends.bi_encoder import BiEncoderBackend
+    from rankwise.backends.encoders.bi_encoder import BiEncoderBackend
 
     return "embedding_cache_dir" in inspect.signature(BiEncoderBackend.__init__).parameters
 

@@ -18,7 +18,7 @@ DOCS = [
     "science study of protein in the cell",
 ]
 
-# The exact fp32 mode: the CPU default is reduced precision (see rankwise.backends.cross_encoder).
+# The exact fp32 mode: the CPU default is reduced precision (see rankwise.backends.encoders.cross_encoder).
 EXACT = {"backend": "torch", "precision": "fp32"}
 
 

@@ -7,7 +7,7 @@ from api_cases import KEY, KINDS, SPECS, documents, reranker
 from rerank_api_server import FakeRerankServer
 
 from rankwise import BackendConfig, Reranker
-from rankwise.backends.http_providers import PROVIDERS
+from rankwise.backends.api.http_providers import PROVIDERS
 from rankwise.backends.registry import create_backend, known_kinds
 
 PATHS = {

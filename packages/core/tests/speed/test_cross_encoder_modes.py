@@ -9,7 +9,9 @@ import pytest
 
 from rankwise import Reranker
 from rankwise.backends.base import BackendConfig
-from rankwise.backends.cross_encoder import DEFAULT_CPU_MODE, CrossEncoderBackend, resolve_mode
+from rankwise.backends.encoders.cross_encoder import CrossEncoderBackend
+from rankwise.backends.encoders.cross_encoder_factory import cross_encoder_from_spec
+from rankwise.backends.encoders.cross_encoder_modes import DEFAULT_CPU_MODE, resolve_mode
 
 QUERY = "what do cats eat"
 DOCS = [
@@ -42,7 +44,7 @@ def backend(model: str, onnx_dir: Path, **options: object) -> object:
     config = BackendConfig(max_length=128, options={"onnx_cache_dir": str(onnx_dir), **options})
     if options.get("backend", "torch") == "torch":
         config = BackendConfig(max_length=128, options=options)
-    return CrossEncoderBackend.from_spec(model, config)
+    return cross_encoder_from_spec(model, config)
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +128,7 @@ def test_mode_resolution() -> None:
 
 
 def test_export_self_check_compares_logits(tiny_cross_encoder: str, onnx_dir: Path, torch_scores: list[float]) -> None:
-    from rankwise.backends.onnx_cross_encoder import _runs_like
+    from rankwise.backends.encoders.onnx_cross_encoder import _runs_like
 
     onnx = backend(tiny_cross_encoder, onnx_dir, backend="onnx", precision="fp32")
     encoded = onnx.tokenizer([QUERY] * 2, DOCS[:2], padding=True, return_tensors="pt")  # type: ignore[attr-defined]

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rankwise.backends.bi_encoder import BiEncoderBackend
-from rankwise.backends.embedding_store import EmbeddingStore
+from rankwise.backends.encoders.bi_encoder import BiEncoderBackend
+from rankwise.backends.encoders.embedding_store import EmbeddingStore
 
 DOCS = ["cats eat fish", "dogs bark at the car", "the river is blue"]
 

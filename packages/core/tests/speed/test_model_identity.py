@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rankwise.backends.model_identity import model_fingerprint
+from rankwise.backends.encoders.model_identity import model_fingerprint
 
 
 def test_relative_and_absolute_paths_share_a_fingerprint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

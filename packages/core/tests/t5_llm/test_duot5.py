@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from rankwise import Reranker
-from rankwise.backends.duot5 import DuoT5Backend
+from rankwise.backends.t5.duot5 import DuoT5Backend
 
 
 @functools.lru_cache(maxsize=2)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from rankwise import Reranker
-from rankwise.backends.listwise import ListwiseBackend, sliding_windows
+from rankwise.backends.llm.listwise import ListwiseBackend, sliding_windows
 from rankwise.errors import BackendError
 
 fx = sys.modules["t5_llm_fixtures"]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from rankwise import Reranker
-from rankwise.backends.monot5 import MonoT5Backend
+from rankwise.backends.t5.monot5 import MonoT5Backend
 
 
 @functools.lru_cache(maxsize=2)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rankwise.backends.permutation import identifiers, parse_permutation
+from rankwise.backends.llm.permutation import identifiers, parse_permutation
 
 
 def _is_permutation(order: tuple[int, ...], n: int) -> bool:

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import pytest
 
 from rankwise import Reranker
-from rankwise.backends.yesno import YesNoBackend
-from rankwise.backends.yesno_presets import PRESETS
+from rankwise.backends.llm.yesno import YesNoBackend
+from rankwise.backends.llm.yesno_presets import PRESETS
 
 
 @functools.lru_cache(maxsize=2)
@@ -132,7 +132,7 @@ class _SplittingTokenizer:
 
 
 def test_target_token_fallbacks() -> None:
-    from rankwise.backends.prompt_tokens import target_token_id
+    from rankwise.backends.llm.prompt_tokens import target_token_id
 
     tok = _SplittingTokenizer()
     assert target_token_id(tok, "yes") == 2

@@ -19,12 +19,12 @@ class _Kind:
 
 _KINDS: dict[str, _Kind] = {
     "cross-encoder": _Kind(
-        "rankwise.backends.cross_encoder:CrossEncoderBackend.from_spec",
+        "rankwise.backends.encoders.cross_encoder_factory:cross_encoder_from_spec",
         True,
         "sentence-transformers cross-encoder, hub id or local path (backend_options: backend='torch'|'onnx')",
     ),
     "bi-encoder": _Kind(
-        "rankwise.backends.bi_encoder:BiEncoderBackend.from_spec",
+        "rankwise.backends.encoders.bi_encoder:BiEncoderBackend.from_spec",
         True,
         "sentence-transformers bi-encoder, cosine similarity of embeddings",
     ),
@@ -34,58 +34,62 @@ _KINDS: dict[str, _Kind] = {
         "BM25 (bm25s) over the candidate documents",
     ),
     "monot5": _Kind(
-        "rankwise.backends.monot5:MonoT5Backend.from_spec",
+        "rankwise.backends.t5.monot5:MonoT5Backend.from_spec",
         True,
         "MonoT5 pointwise, P(true) of 'Query: … Document: … Relevant:'",
     ),
     "duot5": _Kind(
-        "rankwise.backends.duot5:DuoT5Backend.from_spec",
+        "rankwise.backends.t5.duot5:DuoT5Backend.from_spec",
         True,
         "DuoT5 pairwise over a first pass's top-k (backend_options: first_pass, top_k)",
     ),
     "yesno": _Kind(
-        "rankwise.backends.yesno:YesNoBackend.from_spec",
+        "rankwise.backends.llm.yesno:YesNoBackend.from_spec",
         True,
         "causal-LM yes/no pointwise (backend_options: preset='qwen3-reranker'|'bge-reranker-v2-gemma'|…)",
     ),
     "listwise": _Kind(
-        "rankwise.backends.listwise:ListwiseBackend.from_spec",
+        "rankwise.backends.llm.listwise:ListwiseBackend.from_spec",
         True,
         "RankGPT sliding-window listwise LLM via an OpenAI-compatible endpoint or llm=callable",
     ),
     # rerank APIs (docs/providers/): api_key=/base_url=/timeout= on the Reranker, retries in rankwise.retry
-    "cohere": _Kind("rankwise.backends.cohere:CohereBackend.from_spec", True, "Cohere Rerank, e.g. cohere:rerank-v3.5"),
+    "cohere": _Kind(
+        "rankwise.backends.api.cohere:CohereBackend.from_spec", True, "Cohere Rerank, e.g. cohere:rerank-v3.5"
+    ),
     "voyage": _Kind(
-        "rankwise.backends.voyage:VoyageBackend.from_spec", True, "Voyage AI Rerank, e.g. voyage:rerank-2.5"
+        "rankwise.backends.api.voyage:VoyageBackend.from_spec", True, "Voyage AI Rerank, e.g. voyage:rerank-2.5"
     ),
     "jina": _Kind(
-        "rankwise.backends.http_rerank:FACTORY.jina",
+        "rankwise.backends.api.http_rerank:FACTORY.jina",
         True,
         "Jina AI Reranker API, e.g. jina:jina-reranker-v2-base-multilingual",
     ),
     "mixedbread": _Kind(
-        "rankwise.backends.http_rerank:FACTORY.mixedbread",
+        "rankwise.backends.api.http_rerank:FACTORY.mixedbread",
         True,
         "Mixedbread Rerank API, e.g. mixedbread:mixedbread-ai/mxbai-rerank-large-v2",
     ),
     "nvidia": _Kind(
-        "rankwise.backends.http_rerank:FACTORY.nvidia",
+        "rankwise.backends.api.http_rerank:FACTORY.nvidia",
         True,
         "NVIDIA NeMo Retriever reranking (API catalog or a NIM at base_url)",
     ),
     "pinecone": _Kind(
-        "rankwise.backends.http_rerank:FACTORY.pinecone",
+        "rankwise.backends.api.http_rerank:FACTORY.pinecone",
         True,
         "Pinecone Inference rerank, e.g. pinecone:bge-reranker-v2-m3",
     ),
     "tei": _Kind(
-        "rankwise.backends.http_rerank:FACTORY.tei", False, "Hugging Face Text Embeddings Inference /rerank at base_url"
+        "rankwise.backends.api.http_rerank:FACTORY.tei",
+        False,
+        "Hugging Face Text Embeddings Inference /rerank at base_url",
     ),
     "vllm": _Kind(
-        "rankwise.backends.http_rerank:FACTORY.vllm", True, "vLLM /v1/rerank at base_url, vllm:<served model>"
+        "rankwise.backends.api.http_rerank:FACTORY.vllm", True, "vLLM /v1/rerank at base_url, vllm:<served model>"
     ),
     "infinity": _Kind(
-        "rankwise.backends.http_rerank:FACTORY.infinity", True, "Infinity /rerank at base_url, infinity:<model>"
+        "rankwise.backends.api.http_rerank:FACTORY.infinity", True, "Infinity /rerank at base_url, infinity:<model>"
     ),
 }
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from rankwise.backends.base import BackendConfig, Normalization, local_model_kwargs
-from rankwise.backends.prompt_tokens import check_template
-from rankwise.backends.t5_scorer import T5TrueFalse
+from rankwise.backends.llm.prompt_tokens import check_template
+from rankwise.backends.t5.t5_scorer import T5TrueFalse
 
 MONOT5_TEMPLATE = "Query: {query} Document: {document} Relevant:"
 

@@ -1,6 +1,6 @@
 """One backend for every Cohere-style HTTP rerank API (Jina, Mixedbread, NVIDIA, Pinecone, TEI, vLLM, Infinity).
 
-What differs per provider is a `rankwise.backends.http_providers.Provider`; this
+What differs per provider is a `rankwise.backends.api.http_providers.Provider`; this
 module sends the request with ``httpx`` (a sync ``httpx.Client`` and, per event
 loop, an ``httpx.AsyncClient``), always with a timeout, under the shared retry policy.
 """
@@ -15,9 +15,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from rankwise._optional import require
-from rankwise.backends.api_base import ApiBackend, PerLoop, malformed, resolve_api_key, status_error
+from rankwise.backends.api.api_base import ApiBackend, PerLoop, malformed, resolve_api_key, status_error
+from rankwise.backends.api.http_providers import PROVIDERS, Provider
 from rankwise.backends.base import BackendConfig
-from rankwise.backends.http_providers import PROVIDERS, Provider
 from rankwise.retry import RemoteCallError
 
 
@@ -112,5 +112,5 @@ class HttpRerankBackend(ApiBackend):
                 self._client = None
 
 
-#: Registry targets: ``rankwise.backends.http_rerank:FACTORY.<kind>``.
+#: Registry targets: ``rankwise.backends.api.http_rerank:FACTORY.<kind>``.
 FACTORY = SimpleNamespace(**{kind: partial(HttpRerankBackend.from_spec, kind) for kind in PROVIDERS})

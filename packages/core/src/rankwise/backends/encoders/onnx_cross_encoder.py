@@ -24,14 +24,14 @@ import numpy as np
 
 from rankwise._optional import require
 from rankwise.backends.base import Normalization
-from rankwise.backends.cross_encoder import (
+from rankwise.backends.encoders.cross_encoder_modes import (
     TEXTS_PER_CALL,
     check_num_labels,
     default_normalization_of,
     logits_to_scores,
 )
-from rankwise.backends.model_identity import model_fingerprint
-from rankwise.backends.pair_batches import pair_batches
+from rankwise.backends.encoders.model_identity import model_fingerprint
+from rankwise.backends.encoders.pair_batches import pair_batches
 
 EXPORT_VERSION = 2  # bump when the export recipe changes: old cache entries are then ignored
 OPSET = 17

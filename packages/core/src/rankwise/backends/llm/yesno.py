@@ -8,8 +8,8 @@ from typing import Any
 
 from rankwise._optional import require
 from rankwise.backends.base import BackendConfig, Normalization, local_model_kwargs
-from rankwise.backends.prompt_tokens import check_template, default_device, encode_fitted, pad_left, target_token_id
-from rankwise.backends.yesno_presets import PRESETS, YesNoPreset
+from rankwise.backends.llm.prompt_tokens import check_template, default_device, encode_fitted, pad_left, target_token_id
+from rankwise.backends.llm.yesno_presets import PRESETS, YesNoPreset
 
 
 class YesNoBackend:

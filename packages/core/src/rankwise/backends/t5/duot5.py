@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rankwise.backends.base import Backend, BackendConfig, Normalization, local_model_kwargs
-from rankwise.backends.prompt_tokens import check_template
-from rankwise.backends.t5_scorer import T5TrueFalse
+from rankwise.backends.llm.prompt_tokens import check_template
+from rankwise.backends.t5.t5_scorer import T5TrueFalse
 
 DUOT5_TEMPLATE = "Query: {query} Document0: {document0} Document1: {document1} Relevant:"
 INPUT_ORDER = "input"

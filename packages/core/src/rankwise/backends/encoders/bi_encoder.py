@@ -13,8 +13,8 @@ import numpy.typing as npt
 
 from rankwise._optional import require
 from rankwise.backends.base import BackendConfig, Normalization, local_model_kwargs
-from rankwise.backends.embedding_store import EmbeddingStore
-from rankwise.backends.model_identity import model_fingerprint
+from rankwise.backends.encoders.embedding_store import EmbeddingStore
+from rankwise.backends.encoders.model_identity import model_fingerprint
 
 Vectors = npt.NDArray[np.float32]
 
@@ -26,7 +26,7 @@ class BiEncoderBackend:
     text (``embedding_cache_size`` entries), so repeated documents, and documents
     warmed ahead of time with `warm`, cost a dot product. With
     ``embedding_cache_dir`` they are also persisted on disk (sqlite, keyed by
-    model and text hash, see `rankwise.backends.embedding_store`), so documents
+    model and text hash, see `rankwise.backends.encoders.embedding_store`), so documents
     warmed by one process are never encoded again by the next:
     ``Reranker(backend_options={"bi-encoder": {"embedding_cache_dir": DIR}})``.
     ``precision="bf16"`` runs the encoder's matrix multiplies in bfloat16;

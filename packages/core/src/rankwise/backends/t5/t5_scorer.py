@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rankwise._optional import require
-from rankwise.backends.prompt_tokens import default_device, encode_fitted, pad_right, target_token_id
+from rankwise.backends.llm.prompt_tokens import default_device, encode_fitted, pad_right, target_token_id
 
 
 class T5TrueFalse:

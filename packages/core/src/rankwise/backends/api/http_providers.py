@@ -1,6 +1,6 @@
 """The Cohere-style HTTP rerank APIs, each described in a few lines: where, how to ask, how to read the answer.
 
-`rankwise.backends.http_rerank.HttpRerankBackend` does the rest (keys, retries,
+`rankwise.backends.api.http_rerank.HttpRerankBackend` does the rest (keys, retries,
 splitting, checking indices) the same way for all of them. Wire formats follow
 each provider's API reference; see ``docs/providers/`` for sources and caps.
 """

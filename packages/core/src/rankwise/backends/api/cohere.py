@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from rankwise._optional import require
-from rankwise.backends.api_base import ApiBackend, PerLoop, malformed, resolve_api_key, status_error
+from rankwise.backends.api.api_base import ApiBackend, PerLoop, malformed, resolve_api_key, status_error
 from rankwise.backends.base import BackendConfig
 from rankwise.retry import RemoteCallError
 

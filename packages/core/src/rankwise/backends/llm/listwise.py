@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 
 from rankwise.backends.base import BackendConfig, Normalization
-from rankwise.backends.chat_llm import ChatLLM, LLMCallable
-from rankwise.backends.listwise_prompts import PROMPTS, PromptBuilder, cut_words
-from rankwise.backends.permutation import parse_permutation
-from rankwise.backends.token_estimate import count_message_tokens, token_counter
+from rankwise.backends.llm.chat_llm import ChatLLM, LLMCallable
+from rankwise.backends.llm.listwise_prompts import PROMPTS, PromptBuilder, cut_words
+from rankwise.backends.llm.permutation import parse_permutation
+from rankwise.backends.llm.token_estimate import count_message_tokens, token_counter
 
 logger = logging.getLogger("rankwise")
 
@@ -81,7 +81,7 @@ class ListwiseBackend:
     Returned scores are ``n − final position`` (``default_normalization = "none"``);
     the backend is ``set_dependent``.
 
-    Answers are parsed by `rankwise.backends.permutation`: no document is ever
+    Answers are parsed by `rankwise.backends.llm.permutation`: no document is ever
     lost or duplicated; an unparseable answer keeps the window's order, logs a
     warning and is counted in ``last_run_report`` and ``unparseable_answers``.
 

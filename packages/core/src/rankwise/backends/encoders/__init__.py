@@ -1,0 +1,1 @@
+"""Local transformer encoders: cross-encoders (torch, ONNX), bi-encoders, and their caches."""

@@ -1,0 +1,1 @@
+"""LLM rerankers: causal-LM yes/no scoring and listwise (RankGPT) permutations."""

@@ -1,0 +1,1 @@
+"""Sequence-to-sequence rerankers: MonoT5 (pointwise) and DuoT5 (pairwise)."""
