@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from rankwise.score_kind import ScoreKind
+
 D = TypeVar("D")
 
 
@@ -27,3 +29,4 @@ class RerankResult(Generic[D]):
     index: int
     rank: int
     backend: str
+    score_kind: ScoreKind = "raw"
