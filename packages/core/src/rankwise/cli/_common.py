@@ -1,0 +1,108 @@
+"""What every ``rankwise`` subcommand shares: the `Command` record, input errors, JSON Lines input, argument types.
+
+>>> _positive_int("3")
+3
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+from rankwise.json_lines import json_objects
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class Command(NamedTuple):
+    """One subcommand: its name, a function adding its parser, and a function running it.
+
+    ``add_parser(subparsers)`` adds and returns the subcommand's `argparse.ArgumentParser`;
+    ``run(args, out)`` does the work, writes results to ``out`` and returns the exit status.
+
+    >>> Command("hello", lambda sub: sub.add_parser("hello"), lambda args, out: 0).name
+    'hello'
+    """
+
+    name: str
+    add_parser: Callable[[Any], argparse.ArgumentParser]
+    run: Callable[[argparse.Namespace, IO[str]], int]
+
+
+class InputError(ValueError):
+    """Bad user input (a malformed JSON line, a missing text field): reported without a traceback."""
+
+
+def positive_int(value: str) -> int:
+    """An ``argparse`` type: an integer above 0."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return number
+
+
+def finite_float(value: str) -> float:
+    """An ``argparse`` type: a finite number."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {value!r}")
+    return number
+
+
+_positive_int, _finite_float = positive_int, finite_float
+
+
+def open_input(name: str) -> IO[str]:
+    """``name`` opened as UTF-8 text (``-`` = standard input); a missing file or a folder is an `InputError`."""
+    if name == "-":
+        return sys.stdin
+    path = Path(name)
+    if path.is_dir():
+        raise InputError(f"input {name} is a directory: give a JSON Lines file (or - for standard input)")
+    if not path.is_file():
+        raise InputError(f"input file {name} does not exist")
+    return path.open(encoding="utf-8")
+
+
+def read_documents(handle: IO[str], *, text_field: str, source: str = "<stdin>") -> list[dict[str, Any]]:
+    """JSON objects, one per non-blank line, each with a string ``text_field``; errors name the line."""
+    try:
+        records = list(json_objects(handle, source))
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    documents: list[dict[str, Any]] = []
+    for number, document in records:
+        if not isinstance(document.get(text_field), str):
+            problem = "has no" if text_field not in document else "has a non-string"
+            raise InputError(
+                f"{source}, line {number}: the object {problem} {text_field!r} field "
+                f"(its keys: {sorted(document)[:10]}); use --text-field to name the text field"
+            )
+        documents.append(document)
+    return documents
+
+
+def input_documents(args: argparse.Namespace) -> tuple[str, list[dict[str, Any]]]:
+    """The JSON Lines documents of ``args.file`` (``-`` = stdin), with the name to cite in errors."""
+    source = "<stdin>" if args.file == "-" else args.file
+    handle = open_input(args.file)
+    try:
+        return source, read_documents(handle, text_field=args.text_field, source=source)
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
+
+
+def cache_options(cache_dir: str | None) -> dict[str, Any] | None:
+    """``backend_options`` that give the bi-encoder an on-disk embedding store."""
+    return {"bi-encoder": {"embedding_cache_dir": cache_dir}} if cache_dir else None
