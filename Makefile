@@ -3,8 +3,9 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-# torch is pinned: this exact CPU build is what the project is tested with (an open range pulls GBs of CUDA).
-TORCH := torch==2.13.0
+# The exact builds the project is tested with (torch==2.13.0, the CPU build) are pinned in constraints.txt,
+# not in the packages' metadata: every install below goes through it (an unpinned torch pulls GBs of CUDA).
+PIPC := $(PIP) install -q -c constraints.txt
 PACKAGES := $(sort $(dir $(wildcard packages/*/pyproject.toml)))
 ADAPTERS := $(filter-out packages/core/,$(PACKAGES))
 
@@ -15,15 +16,15 @@ $(PY):
 	$(PIP) install -q --upgrade pip
 
 install-demo: $(PY)
-	$(PIP) install -q $(TORCH)
-	$(PIP) install -q -e "packages/core[embedded,cross-encoder,eval]"
+	$(PIPC) torch
+	$(PIPC) -e "packages/core[embedded,cross-encoder,eval]"
 
 demo: install-demo
 	$(PY) examples/demo.py
 
 install-test: $(PY)
-	$(PIP) install -q $(TORCH)
-	$(PIP) install -q -e "packages/core[all,test]" $(foreach p,$(ADAPTERS),-e "$(p)[test]") -e ".[integration,dev]"
+	$(PIPC) torch
+	$(PIPC) -e "packages/core[all,test]" $(foreach p,$(ADAPTERS),-e "$(p)[test]") -e ".[integration,dev]"
 
 lint: install-test
 	$(VENV)/bin/ruff check .
@@ -46,7 +47,7 @@ docs: install-test
 	$(VENV)/bin/mkdocs build
 
 bench: install-test
-	$(PIP) install -q -e ".[bench]"
+	$(PIPC) -e ".[bench]"
 	$(PY) benchmarks/run_all.py
 
 # Quality numbers of docs/benchmarks.md ("Quality"): BM25 first stage vs reranked, on ../shared/datasets.
