@@ -1,0 +1,187 @@
+"""rankwise.tracing against the real OpenTelemetry SDK (InMemorySpanExporter), no mocks."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from rankwise import Reranker
+from rankwise.tracing import DEFAULT_MAX_DOCUMENTS, rerank_span
+
+DOCS = [
+    "Bread rises because yeast ferments sugar into carbon dioxide.",
+    "The stock market fell on Tuesday.",
+    "Sourdough uses wild yeast and lactobacilli to leaven bread.",
+    "Cats sleep for most of the day.",
+]
+QUERY = "why does bread rise"
+
+
+@pytest.fixture(scope="module")
+def exporter() -> Iterator[InMemorySpanExporter]:
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):  # the global provider can be set once per process
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    exporter = InMemorySpanExporter()
+    processor = SimpleSpanProcessor(exporter)
+    provider.add_span_processor(processor)
+    yield exporter
+    processor.shutdown()
+
+
+@pytest.fixture
+def spans(exporter: InMemorySpanExporter) -> Iterator[InMemorySpanExporter]:
+    exporter.clear()
+    yield exporter
+    exporter.clear()
+
+
+def only_span(exporter: InMemorySpanExporter) -> ReadableSpan:
+    finished = [s for s in exporter.get_finished_spans() if s.name == "rankwise.rerank"]
+    assert len(finished) == 1, [s.name for s in exporter.get_finished_spans()]
+    return finished[0]
+
+
+def test_a_real_rerank_as_an_openinference_reranker_span(spans: InMemorySpanExporter) -> None:
+    reranker = Reranker("lexical")
+    with rerank_span("lexical", QUERY, DOCS, top_n=2, include_content=False, ids=["a", "b", "c", "d"]) as rec:
+        results = reranker.rerank(QUERY, DOCS, top_n=2)
+        rec.add("backend", results[0].backend)
+        rec.add("batches", 1)
+        rec.add("cache_hits", 0)
+        rec.record_results(results)
+    attrs = dict(only_span(spans).attributes or {})
+    assert attrs["openinference.span.kind"] == "RERANKER"
+    assert attrs["reranker.model_name"] == "lexical"
+    assert attrs["reranker.top_k"] == 2
+    assert [attrs[f"reranker.input_documents.{i}.document.id"] for i in range(4)] == ["a", "b", "c", "d"]
+    ids = ["a", "b", "c", "d"]
+    for rank, result in enumerate(results):
+        assert attrs[f"reranker.output_documents.{rank}.document.id"] == ids[result.index]
+        assert attrs[f"reranker.output_documents.{rank}.document.score"] == pytest.approx(result.score, abs=0)
+    assert "reranker.output_documents.2.document.id" not in attrs
+    assert attrs["rankwise.documents"] == 4
+    assert attrs["rankwise.results"] == 2
+    assert attrs["rankwise.backend"] == results[0].backend
+    assert attrs["rankwise.batches"] == 1
+    # Private by default: neither the query nor any document text is on the span.
+    assert "reranker.query" not in attrs
+    assert "input.value" not in attrs
+    assert not any(k.endswith("document.content") for k in attrs)
+    assert QUERY not in attrs.values()
+    assert not set(DOCS) & {v for v in attrs.values() if isinstance(v, str)}
+
+
+def test_content_only_when_opted_in(spans: InMemorySpanExporter) -> None:
+    results = Reranker("lexical").rerank(QUERY, DOCS, top_n=1)
+    with rerank_span("lexical", QUERY, DOCS, top_n=1, include_content=True) as rec:
+        rec.record_results(results)
+    attrs = dict(only_span(spans).attributes or {})
+    assert attrs["reranker.query"] == QUERY
+    assert attrs["input.value"] == QUERY
+    assert [attrs[f"reranker.input_documents.{i}.document.content"] for i in range(4)] == DOCS
+    assert attrs["reranker.input_documents.2.document.id"] == "2"  # no ids given: the input position
+    assert attrs["reranker.output_documents.0.document.content"] == DOCS[results[0].index]
+    assert attrs["reranker.output_documents.0.document.id"] == str(results[0].index)
+    assert attrs["output.mime_type"] == "application/json"
+
+
+def test_counters_add_up_and_first_stage_scores(spans: InMemorySpanExporter) -> None:
+    with rerank_span("cohere:rerank-v3.5", QUERY, DOCS, top_n=None, include_content=False) as rec:
+        for batch_tokens in (100, 250, 7):
+            rec.add("batches", 1)
+            rec.add("tokens", batch_tokens)
+        rec.add("billed_units", 1)
+        rec.input_scores([12.5, 3.0, 9.25, 1.0])
+    attrs = dict(only_span(spans).attributes or {})
+    assert attrs["rankwise.batches"] == 3
+    assert attrs["rankwise.tokens"] == 357
+    assert attrs["rankwise.billed_units"] == 1
+    assert "reranker.top_k" not in attrs
+    assert [attrs[f"reranker.input_documents.{i}.document.score"] for i in range(4)] == [12.5, 3.0, 9.25, 1.0]
+
+
+def test_errors_are_span_events_and_the_status(spans: InMemorySpanExporter) -> None:
+    with (
+        pytest.raises(TimeoutError, match="rerank API"),
+        rerank_span("cohere:rerank-v3.5", QUERY, DOCS, top_n=2, include_content=False),
+    ):
+        raise TimeoutError("rerank API did not answer in 10 s")
+    span = only_span(spans)
+    assert span.status.status_code is trace.StatusCode.ERROR
+    assert "TimeoutError" in (span.status.description or "")
+    [event] = [e for e in span.events if e.name == "exception"]
+    assert (event.attributes or {})["exception.type"] == "TimeoutError"
+    assert "did not answer" in str((event.attributes or {})["exception.message"])
+
+
+def test_fallback_is_an_attribute_and_an_event(spans: InMemorySpanExporter) -> None:
+    with rerank_span("cohere:rerank-v3.5", QUERY, DOCS, top_n=2, include_content=False) as rec:
+        rec.fallback("lexical", ConnectionError("connection refused"))
+        rec.record_results(Reranker("lexical").rerank(QUERY, DOCS, top_n=2))
+    span = only_span(spans)
+    assert (span.attributes or {})["rankwise.fallback"] == "lexical"
+    [event] = [e for e in span.events if e.name == "rankwise.fallback"]
+    assert dict(event.attributes or {}) == {
+        "rankwise.fallback": "lexical",
+        "exception.type": "ConnectionError",
+        "exception.message": "connection refused",
+    }
+    assert span.status.status_code is trace.StatusCode.UNSET  # the call itself succeeded
+
+
+def test_large_candidate_lists_keep_the_output_documents(spans: InMemorySpanExporter) -> None:
+    """The SDK keeps 128 attributes and drops the newest: the output list must still be there."""
+    docs = [f"document {i} about bread and yeast {i % 7}" for i in range(200)]
+    results = Reranker("lexical").rerank(QUERY, docs, top_n=50)
+    with rerank_span("lexical", QUERY, docs, top_n=50, include_content=True) as rec:
+        rec.add("batches", 4)
+        rec.record_results(results)
+    span = only_span(spans)
+    attrs = dict(span.attributes or {})
+    assert span.dropped_attributes == 0
+    assert attrs["rankwise.documents"] == 200
+    assert attrs["rankwise.results"] == 50
+    last = DEFAULT_MAX_DOCUMENTS - 1
+    assert attrs[f"reranker.output_documents.{last}.document.id"] == str(results[last].index)
+    assert f"reranker.output_documents.{last + 1}.document.id" not in attrs
+    assert f"reranker.input_documents.{last + 1}.document.id" not in attrs
+
+
+async def test_concurrent_async_calls_get_their_own_spans_under_the_caller(spans: InMemorySpanExporter) -> None:
+    tracer = trace.get_tracer("test")
+
+    async def one(query: str) -> None:
+        with rerank_span("lexical", query, DOCS, top_n=1, include_content=True) as rec:
+            await asyncio.sleep(0.01)
+            rec.add("batches", 1)
+
+    with tracer.start_as_current_span("rag-pipeline") as parent:
+        await asyncio.gather(one("q1"), one("q2"))
+    finished = spans.get_finished_spans()
+    children = [s for s in finished if s.name == "rankwise.rerank"]
+    assert sorted(str((s.attributes or {})["reranker.query"]) for s in children) == ["q1", "q2"]
+    parent_id = parent.get_span_context().span_id
+    assert all(s.parent is not None and s.parent.span_id == parent_id for s in children)
+    assert len({s.context.span_id for s in children if s.context is not None}) == 2
+
+
+def test_no_op_without_opentelemetry(monkeypatch: pytest.MonkeyPatch, spans: InMemorySpanExporter) -> None:
+    monkeypatch.setitem(sys.modules, "opentelemetry.trace", None)  # `import opentelemetry.trace` fails
+    with rerank_span("lexical", QUERY, DOCS, top_n=1, include_content=False) as rec:
+        rec.add("batches", 1)
+        rec.fallback("lexical", RuntimeError("x"))
+        rec.record_results(Reranker("lexical").rerank(QUERY, DOCS, top_n=1))
+    assert not rec.recording
+    assert rec.attributes["rankwise.batches"] == 1  # still readable by the caller
+    assert spans.get_finished_spans() == ()
+    with pytest.raises(ValueError, match="boom"), rerank_span("lexical", QUERY, DOCS, None, include_content=False):
+        raise ValueError("boom")
