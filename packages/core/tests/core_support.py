@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DATASETS = REPO_ROOT.parent / "shared" / "datasets"
 
 WORDS = [
     "the",
+    "do",
+    "at",
+    "are",
+    "it",
+    "can",
+    "if",
+    "will",
+    "when",
+    "they",
+    "by",
+    "over",
+    "about",
+    "meat",
+    "sun",
+    "happy",
+    "little",
+    "grow",
+    "trees",
+    "birds",
+    "cells",
+    "runs",
+    "past",
     "a",
     "of",
     "and",
@@ -66,19 +89,37 @@ WORDS = [
 ]
 
 
+def tiny_vocab() -> dict[str, int]:
+    """The word-level vocabulary of the tiny models: BERT's special tokens, `WORDS`, letters as a fallback."""
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *[f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"]]
+    tokens += list("abcdefghijklmnopqrstuvwxyz0123456789.,?!:")
+    return {token: i for i, token in enumerate(dict.fromkeys(tokens))}
+
+
+def check_word_level(tokenizer: Any) -> None:
+    """Fail loudly if the tokenizer does not know the vocabulary's words (every word ``[UNK]``: a broken fixture)."""
+    ids = tokenizer("cats eat fish", add_special_tokens=False)["input_ids"]
+    unk = tokenizer.unk_token_id
+    if len(ids) != 3 or unk in ids:
+        raise AssertionError(f"tiny tokenizer does not know its words: 'cats eat fish' -> {ids} (unk id {unk})")
+
+
 def build_tiny_cross_encoder(directory: Path, *, seed: int = 0, num_labels: int = 1) -> Path:
-    """A random 2-layer BERT sequence classifier with a word-level vocab, saved like a hub model."""
+    """A random 2-layer BERT sequence classifier with a word-level vocab, saved like a hub model.
+
+    ``initializer_range=0.5`` (BERT's default is 0.02) so that a random model's scores differ by content:
+    with small weights every pair scores about the same.
+    """
     import torch
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 
     directory.mkdir(parents=True, exist_ok=True)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *[f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"]]
-    vocab += list("abcdefghijklmnopqrstuvwxyz0123456789.,?!")
-    (directory / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True, model_max_length=128)
+    # ``vocab=`` (a dict): the installed transformers ignores ``vocab_file=`` and builds a 5-token vocabulary.
+    tokenizer = BertTokenizerFast(vocab=tiny_vocab(), do_lower_case=True, model_max_length=128)
+    check_word_level(tokenizer)
     torch.manual_seed(seed)
     config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
+        vocab_size=len(tokenizer),
         hidden_size=32,
         num_hidden_layers=2,
         num_attention_heads=2,

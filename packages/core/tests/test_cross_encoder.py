@@ -50,6 +50,16 @@ def test_scores_are_sigmoid_of_the_models_logits(reranker: Reranker, tiny_cross_
     assert [r.index for r in results] == sorted(range(len(DOCS)), key=lambda i: -expected[i])
 
 
+def test_the_tiny_model_scores_by_content(reranker: Reranker) -> None:
+    """Documents of the same token length score differently: the fixture's words are real tokens, not [UNK]."""
+    tokenizer = reranker.backends[0].model.tokenizer  # type: ignore[attr-defined]
+    same_length = ["cats eat fish", "dogs bark car", "river sky blue"]
+    assert len({len(tokenizer(QUERY, d)["input_ids"]) for d in same_length}) == 1
+    assert tokenizer.unk_token_id not in tokenizer(QUERY, same_length[0])["input_ids"]
+    logits = reranker.backends[0].score(QUERY, same_length)
+    assert max(logits) - min(logits) > 0.1
+
+
 def test_raw_logits_with_normalize_none(tiny_cross_encoder: str) -> None:
     rr = Reranker(f"cross-encoder:{tiny_cross_encoder}", max_length=128, backend_options=EXACT, normalize="none")
     assert rr.score(QUERY, DOCS) == pytest.approx(direct_logits(tiny_cross_encoder, QUERY, DOCS), abs=1e-4)
