@@ -24,7 +24,7 @@ demo: install-demo
 
 install-test: $(PY)
 	$(PIPC) torch
-	$(PIPC) -e "packages/core[all,test]" $(foreach p,$(ADAPTERS),-e "$(p)[test]") -e ".[integration,dev]"
+	$(PIPC) -e "packages/core[all,ray,test]" $(foreach p,$(ADAPTERS),-e "$(p)[test]") -e ".[integration,dev]"
 
 lint: install-test
 	$(VENV)/bin/ruff check .

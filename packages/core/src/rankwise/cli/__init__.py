@@ -23,6 +23,8 @@ SUBCOMMANDS: list[str] = [
     "rankwise.cli.evaluate",
     "rankwise.cli.warm",
     "rankwise.cli.models",
+    "rankwise.serve.cli",
+    "rankwise.ray.cli",
 ]
 
 __all__ = [
