@@ -49,7 +49,8 @@ def test_output_keeps_text_metadata_and_id_and_adds_the_core_score() -> None:
         original = next(d for d in docs if d.id == doc.id)
         assert doc is not original
         assert doc.page_content == original.page_content
-        assert {k: v for k, v in doc.metadata.items() if k != "relevance_score"} == original.metadata
+        added = ("relevance_score", "relevance_score_kind")
+        assert {k: v for k, v in doc.metadata.items() if k not in added} == original.metadata
         assert isinstance(doc.metadata["relevance_score"], float)
     assert docs == snapshot  # the caller's documents are untouched
     assert all("relevance_score" not in d.metadata for d in docs)
@@ -80,10 +81,12 @@ def test_a_ready_reranker_is_used_as_is() -> None:
     assert out[0].metadata["relevance_score"] == 1.0  # minmax: the best is 1
 
 
-def test_the_reranker_is_built_lazily() -> None:
-    compressor = RankwiseRerank(model="no-such-kind:model")  # the spec is not even parsed here
-    with pytest.raises(UnknownModelSpecError, match="no-such-kind"):
-        compressor.compress_documents(make_docs(), QUERY)
+def test_item17_an_invalid_spec_fails_at_construction() -> None:
+    with pytest.raises(ValueError, match="no-such-kind") as caught:
+        RankwiseRerank(model="no-such-kind:model")
+    assert isinstance(caught.value, (UnknownModelSpecError, ValidationError))
+    with pytest.raises(ValueError, match="batch_size"):
+        RankwiseRerank(model="lexical", reranker_kwargs={"batch_size": 0})
 
 
 @pytest.mark.parametrize(
@@ -108,9 +111,7 @@ def test_bad_input_gets_a_clear_error() -> None:
     with pytest.raises(ValueError, match="query is empty"):
         compressor.compress_documents(make_docs(), "  ")
     with pytest.raises(ValueError, match=r"\[.batch_size.\] only apply when model is a spec"):
-        RankwiseRerank(model=Reranker("lexical"), reranker_kwargs={"batch_size": 2}).compress_documents(
-            make_docs(), QUERY
-        )
+        RankwiseRerank(model=Reranker("lexical"), reranker_kwargs={"batch_size": 2})
 
 
 def test_empty_input_gives_empty_output() -> None:

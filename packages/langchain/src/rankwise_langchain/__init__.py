@@ -1,4 +1,4 @@
-"""rankwise for LangChain: a reranking document compressor and a lost-in-the-middle transformer.
+"""rankwise for LangChain: reranking, diversity (MMR) and metadata-field ranking, and a lost-in-the-middle order.
 
 >>> from langchain_core.documents import Document
 >>> from rankwise_langchain import RankwiseRerank
@@ -7,7 +7,9 @@
 ['cats purr']
 """
 
+from rankwise_langchain.diversity import RankwiseDiversityRerank
 from rankwise_langchain.lost_in_the_middle import RankwiseLostInTheMiddle
+from rankwise_langchain.meta_field import RankwiseMetaFieldRerank
 from rankwise_langchain.rerank import RankwiseRerank
 
-__all__ = ["RankwiseLostInTheMiddle", "RankwiseRerank"]
+__all__ = ["RankwiseDiversityRerank", "RankwiseLostInTheMiddle", "RankwiseMetaFieldRerank", "RankwiseRerank"]

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.documents import BaseDocumentTransformer, Document
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rankwise import lost_in_the_middle
+from rankwise.adapter_support import not_bool, reject_renamed
 
 
 class RankwiseLostInTheMiddle(BaseDocumentTransformer, BaseModel):
@@ -30,6 +31,18 @@ class RankwiseLostInTheMiddle(BaseDocumentTransformer, BaseModel):
     word_count_threshold: int | None = Field(default=None, gt=0)
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            reject_renamed(data, cls.__name__)
+        return data
+
+    @field_validator("top_n", "word_count_threshold", mode="before")
+    @classmethod
+    def _not_bool(cls, value: Any, info: Any) -> Any:
+        return not_bool(info.field_name, value)
 
     def transform_documents(self, documents: Sequence[Document], **kwargs: Any) -> Sequence[Document]:
         """Reorder ``documents`` (ranked best first); ``kwargs`` are accepted and not used."""

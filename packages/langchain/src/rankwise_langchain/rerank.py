@@ -5,28 +5,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.callbacks import Callbacks
+from langchain_core.callbacks import AsyncCallbackManager, CallbackManager, Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from rankwise import Reranker, RerankResult
+from rankwise.adapter_support import api_key_from, not_bool, reject_renamed
+from rankwise.retriever_scores import retriever_scores
+from rankwise_langchain._documents import scored_copies, texts_of
 
 
 class RankwiseRerank(BaseDocumentCompressor):
     """Rerank retrieved documents with any rankwise model, keeping their text, metadata and id.
 
     ``model`` is a rankwise spec (``"embedded"``, ``"cross-encoder:<hub id or path>"``,
-    ``"lexical"``, a fusion such as ``"0.8*cross-encoder:…+0.2*lexical"``) or a
-    ready `rankwise.Reranker`. The reranker is built on first use, not here.
-    Output documents are new `Document` objects (the inputs are not touched)
-    with the score under ``metadata[score_key]``, best first, cut to ``top_n``
-    and ``score_threshold``. ``callbacks`` are accepted and not used.
+    ``"lexical"``, a fusion such as ``"0.8*cross-encoder:…+0.2*first-stage"``) or a ready
+    `rankwise.Reranker`; the spec is checked here (nothing is loaded until first use).
+    Output documents are independent copies (metadata deep-copied) with the score under
+    ``metadata[score_key]`` and its kind under ``metadata[score_key + "_kind"]``, best
+    first, cut to ``top_n`` and ``score_threshold``. With ``use_retriever_scores``, the
+    scores in ``metadata[retriever_score_key]`` (when every document has one) are the
+    first-stage scores. ``api_key`` (or ``api_key_env``, a variable's name) is a secret:
+    never in ``repr``, dumps or pickles. Each call is reported to ``callbacks`` as a
+    retriever run named ``RankwiseRerank``.
 
     >>> from langchain_core.documents import Document
     >>> docs = [Document(page_content="dogs bark", id="d1"), Document(page_content="cats purr", id="d2")]
     >>> out = RankwiseRerank(model="lexical", top_n=1).compress_documents(docs, "cats")
-    >>> out[0].id, out[0].page_content, out[0].metadata["relevance_score"] > 0
-    ('d2', 'cats purr', True)
+    >>> out[0].id, out[0].page_content, out[0].metadata["relevance_score"] > 0, out[0].metadata["relevance_score_kind"]
+    ('d2', 'cats purr', True, 'bm25')
     """
 
     model: str | Reranker = "embedded"
@@ -34,53 +41,103 @@ class RankwiseRerank(BaseDocumentCompressor):
     top_n: int | None = Field(default=3, gt=0)
     """How many documents to return (``None``: all of them)."""
     score_threshold: float | None = None
-    """Drop documents whose score is below this value."""
+    """Drop documents whose score is below this value (see docs/calibration.md for its scale)."""
     score_key: str = "relevance_score"
-    """The metadata key the score is written to."""
+    """The metadata key the score is written to (its kind goes under ``score_key + "_kind"``)."""
+    use_retriever_scores: bool = True
+    """Pass ``metadata[retriever_score_key]`` to the core as first-stage scores when every document has one."""
+    retriever_score_key: str = "score"
+    """Where the previous stage left its score in each document's metadata."""
+    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
+    """The API key for API backends; excluded from every serialisation (prefer ``api_key_env``)."""
+    api_key_env: str | None = None
+    """The name of an environment variable holding the API key (serialised by name, read at construction)."""
     reranker_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Options for `rankwise.Reranker` when ``model`` is a spec (``device``, ``batch_size``, ``normalize``, …)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
 
-    _reranker: Reranker | None = PrivateAttr(default=None)
+    _reranker: Reranker = PrivateAttr()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _options(cls, data: Any) -> Any:
+        """``top_k`` gets a hint; an ``api_key`` in ``reranker_kwargs`` moves to the secret field."""
+        if isinstance(data, dict):
+            reject_renamed(data, cls.__name__)
+            kwargs = dict(data.get("reranker_kwargs") or {})
+            if "api_key" in kwargs:
+                data = {**data, "api_key": kwargs.pop("api_key"), "reranker_kwargs": kwargs}
+        return data
+
+    @field_validator("top_n", "score_threshold", mode="before")
+    @classmethod
+    def _not_bool(cls, value: Any, info: Any) -> Any:
+        return not_bool(info.field_name, value)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._reranker = self._build()
+
+    def _build(self) -> Reranker:
+        key = api_key_from(self.api_key.get_secret_value() if self.api_key else None, self.api_key_env)
+        return Reranker.of(self.model, **self.reranker_kwargs, **({"api_key": key} if key else {}))
 
     @property
     def reranker(self) -> Reranker:
-        """The `Reranker` in use, built from ``model`` on first access."""
-        if self._reranker is None:
-            self._reranker = Reranker.of(self.model, **self.reranker_kwargs)
+        """The `Reranker` in use (built from ``model`` at construction)."""
         return self._reranker
+
+    def __getstate__(self) -> dict[Any, Any]:
+        if self.api_key is not None:
+            raise TypeError("RankwiseRerank holds an API key given directly, which is never pickled: use api_key_env")
+        state = super().__getstate__()
+        return {**state, "__pydantic_private__": {}}
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        self._reranker = self._build()
 
     def compress_documents(
         self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
     ) -> Sequence[Document]:
         """Rerank ``documents`` for ``query``: new documents, best first, score in metadata."""
-        results = self.reranker.rerank(query, _texts(documents), top_n=self.top_n, score_threshold=self.score_threshold)
-        return self._scored(documents, results)
+        texts, options = self._prepare(documents)
+        run = CallbackManager.configure(callbacks, local_metadata=self._trace()).on_retriever_start(
+            None, query, name=type(self).__name__
+        )
+        try:
+            out = self._scored(documents, self._reranker.rerank(query, texts, **options))
+        except BaseException as exc:
+            run.on_retriever_error(exc)
+            raise
+        run.on_retriever_end(out)
+        return out
 
     async def acompress_documents(
         self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
     ) -> Sequence[Document]:
         """Async `compress_documents` through `Reranker.arerank` (API backends use their async clients)."""
-        results = await self.reranker.arerank(
-            query, _texts(documents), top_n=self.top_n, score_threshold=self.score_threshold
+        texts, options = self._prepare(documents)
+        run = await AsyncCallbackManager.configure(callbacks, local_metadata=self._trace()).on_retriever_start(
+            None, query, name=type(self).__name__
         )
-        return self._scored(documents, results)
+        try:
+            out = self._scored(documents, await self._reranker.arerank(query, texts, **options))
+        except BaseException as exc:
+            await run.on_retriever_error(exc)
+            raise
+        await run.on_retriever_end(out)
+        return out
+
+    def _prepare(self, documents: Sequence[Document]) -> tuple[list[str], dict[str, Any]]:
+        texts = texts_of(documents)
+        first_stage = retriever_scores(
+            [d.metadata.get(self.retriever_score_key) for d in documents], use=self.use_retriever_scores
+        )
+        return texts, {"top_n": self.top_n, "score_threshold": self.score_threshold, "first_stage_scores": first_stage}
+
+    def _trace(self) -> dict[str, Any]:
+        return {"rankwise_model": self._reranker.model, "rankwise_top_n": self.top_n}
 
     def _scored(self, documents: Sequence[Document], results: list[RerankResult[str]]) -> list[Document]:
-        return [
-            documents[r.index].model_copy(update={"metadata": {**documents[r.index].metadata, self.score_key: r.score}})
-            for r in results
-        ]
-
-
-def _texts(documents: Sequence[Document]) -> list[str]:
-    """The page contents, with a clear error for anything that is not a LangChain `Document`."""
-    if isinstance(documents, (str, bytes)) or not isinstance(documents, Sequence):
-        raise TypeError(f"documents must be a sequence of langchain Documents, got {type(documents).__name__}")
-    for index, document in enumerate(documents):
-        if not isinstance(document, Document):
-            raise TypeError(
-                f"document at index {index} is a {type(document).__name__}, expected a langchain_core Document"
-            )
-    return [d.page_content for d in documents]
+        return scored_copies(documents, [(r.index, r.score, r.score_kind) for r in results], self.score_key)
