@@ -112,6 +112,6 @@ def test_self_hosted_kinds_need_a_base_url() -> None:
 def test_cohere_client_gets_an_explicit_base_url() -> None:
     # cohere reads CO_API_URL once, at import, as a default argument: rankwise always passes base_url
     backend = create_backend("cohere:rerank-v3.5", BackendConfig(api_key="k"))
-    client = backend._sync_client()  # type: ignore[attr-defined]
+    client = backend._sync_client().sdk  # type: ignore[attr-defined]
     assert client._client_wrapper.get_base_url() == "https://api.cohere.com"
     assert client._client_wrapper.get_max_retries() == 0  # rankwise's retry policy is the only one

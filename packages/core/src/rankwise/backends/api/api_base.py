@@ -12,20 +12,22 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import threading
-import weakref
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Awaitable, Iterable, Sequence
+from typing import Any
 
+from rankwise.backends.api.transport import (
+    ClientPool,
+    ErrorLadder,
+    aguarded,
+    guarded,
+    malformed,
+    protect_key,
+    redacted,
+)
 from rankwise.backends.base import BackendConfig, Normalization
 from rankwise.errors import MissingApiKeyError
-from rankwise.retry import RETRY_OPTIONS, RemoteCallError, RetryPolicy, acall_with_retry, call_with_retry, header
-from rankwise.retry import parse_retry_after as _parse_retry_after
-
-C = TypeVar("C")
-
-#: Status codes worth retrying: request timeout, rate limit, and every server error.
-RETRYABLE_STATUS = frozenset({408, 429})
+from rankwise.retry import RETRY_OPTIONS, RemoteCallError, RetryPolicy, acall_with_retry, call_with_retry
+from rankwise.score_kind import ScoreKind
 
 #: ``backend_options`` keys every API backend accepts besides its own.
 COMMON_OPTIONS = (*RETRY_OPTIONS, "max_batch_size")
@@ -53,22 +55,6 @@ def resolve_api_key(api_key: str | None, env_vars: Sequence[str], *, backend: st
         names = " or ".join(env_vars)
         raise MissingApiKeyError(f"{backend} needs an API key: set {names} in the environment or pass api_key=...")
     return None
-
-
-def status_error(status: int, headers: Mapping[str, Any] | None, body: object) -> RemoteCallError:
-    """Classify an HTTP error status: 408/429/5xx are transient (honouring ``Retry-After``), other 4xx are not."""
-    detail = _short(body)
-    retryable = status in RETRYABLE_STATUS or status >= 500
-    retry_after = _parse_retry_after(header(headers, "Retry-After")) if retryable else None
-    what = {401: "unauthorised (check the API key)", 403: "forbidden (check the API key's permissions)"}.get(
-        status, "rate-limited" if status == 429 else "server error" if status >= 500 else "request rejected"
-    )
-    return RemoteCallError(f"HTTP {status} {what}: {detail}", retryable=retryable, retry_after=retry_after)
-
-
-def malformed(what: str) -> RemoteCallError:
-    """A response the provider should never send (not JSON, wrong shape): reported, not retried."""
-    return RemoteCallError(f"malformed response: {_short(what)}", retryable=False)
 
 
 def scores_in_input_order(pairs: Iterable[tuple[object, object]], count: int) -> list[float]:
@@ -104,30 +90,12 @@ def scores_in_input_order(pairs: Iterable[tuple[object, object]], count: int) ->
     return [s for s in scores if s is not None]
 
 
-class PerLoop(Generic[C]):
-    """One async client per event loop: httpx/SDK async clients must not cross loops.
-
-    >>> clients = PerLoop(lambda: object())
-    >>> asyncio.run(_same_twice(clients))
-    True
-    """
-
-    def __init__(self, make: Callable[[], C]) -> None:
-        self._make = make
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, C] = weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()
-
-    def get(self) -> C:
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            client = self._clients.get(loop)
-            if client is None:
-                client = self._clients[loop] = self._make()
-            return client
-
-
-async def _same_twice(clients: PerLoop[Any]) -> bool:
-    return clients.get() is clients.get()
+def result_pairs(response: Any) -> list[tuple[object, object]]:
+    """The ``(index, relevance_score)`` pairs of an SDK's rerank response (Cohere's and Voyage's share the shape)."""
+    results = getattr(response, "results", None)
+    if not isinstance(results, list):
+        raise malformed(f"no 'results' list in {response!r}")
+    return [(getattr(r, "index", None), getattr(r, "relevance_score", None)) for r in results]
 
 
 class ApiBackend:
@@ -148,6 +116,9 @@ class ApiBackend:
 
     kind: str = "api"
     default_normalization: Normalization = "none"
+    score_kind: ScoreKind = "relevance"
+    #: How this backend's client exceptions are classified (`rankwise.backends.api.transport.ErrorLadder`).
+    ladder: ErrorLadder = ErrorLadder()
     #: ``backend_options`` keys this backend reads besides `COMMON_OPTIONS`.
     own_options: tuple[str, ...] = ()
 
@@ -174,6 +145,8 @@ class ApiBackend:
         self.options = {k: v for k, v in options.items() if k in self.own_options}
         self.max_batch_size = _batch_cap(cap, options.get("max_batch_size"))
         self.__key = api_key  # name-mangled and never printed: see __repr__ and to_dict
+        protect_key(api_key)  # nor logged by the client libraries, should a server echo it
+        self._pool: ClientPool[Any] | None = None  # a subclass's sync clients, closed by close()
 
     @property
     def _api_key(self) -> str | None:
@@ -210,30 +183,21 @@ class ApiBackend:
 
     # ---------------------------------------------------------------- one attempt
     def _attempt(self, query: str, texts: list[str], timeout: float) -> list[float]:
-        try:
-            pairs = self._send(query, texts, timeout)
-        except RemoteCallError as exc:
-            raise self._redacted(exc) from exc
-        except Exception as exc:
-            raise self._redacted(self._classify(exc, timeout)) from exc
+        pairs = guarded(lambda: self._send(query, texts, timeout), lambda exc: self._failure(exc, timeout))
         return scores_in_input_order(pairs, len(texts))
 
     async def _aattempt(self, query: str, texts: list[str], timeout: float) -> list[float]:
-        try:
-            pairs = await self._asend(query, texts, timeout)
-        except RemoteCallError as exc:
-            raise self._redacted(exc) from exc
-        except Exception as exc:
-            raise self._redacted(self._classify(exc, timeout)) from exc
+        pairs = await aguarded(lambda: self._asend(query, texts, timeout), lambda exc: self._failure(exc, timeout))
         return scores_in_input_order(pairs, len(texts))
 
-    def _redacted(self, exc: RemoteCallError) -> RemoteCallError:
-        """The same error with the key masked, should a server or SDK ever echo it."""
-        key = self.__key
-        message = str(exc)
-        if key and key in message:
-            return RemoteCallError(message.replace(key, "***"), retryable=exc.retryable, retry_after=exc.retry_after)
-        return exc
+    def _failure(self, exc: Exception, timeout: float) -> RemoteCallError:
+        """The classified failure, key masked, with no exception chain (a server may echo the key)."""
+        return redacted(self._classify(exc, timeout), self.__key)
+
+    def close(self) -> None:
+        """Close the pooled sync clients (async clients close with their event loop)."""
+        if self._pool is not None:
+            self._pool.close()
 
     # ---------------------------------------------------------------- for subclasses
     def _send(self, query: str, texts: list[str], timeout: float) -> Iterable[tuple[object, object]]:
@@ -245,8 +209,8 @@ class ApiBackend:
         return asyncio.to_thread(self._send, query, texts, timeout)
 
     def _classify(self, exc: Exception, timeout: float) -> RemoteCallError:
-        """Map a client exception to a `RemoteCallError` (transient or not)."""
-        return RemoteCallError(f"{type(exc).__name__}: {_short(exc)}", retryable=False)
+        """Map a client exception to a `RemoteCallError` (transient or not), by `ladder`."""
+        return self.ladder.classify(exc, timeout)
 
 
 def _batch_cap(cap: int | None, requested: object) -> int | None:
@@ -255,8 +219,3 @@ def _batch_cap(cap: int | None, requested: object) -> int | None:
     if isinstance(requested, bool) or not isinstance(requested, int) or requested <= 0:
         raise ValueError(f"max_batch_size must be a positive integer, got {requested!r}")
     return requested if cap is None else min(cap, requested)
-
-
-def _short(value: object, limit: int = 300) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[:limit] + "…"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from rankwise._optional import require
-from rankwise.backends.api.api_base import ApiBackend, PerLoop, malformed, resolve_api_key, status_error
+from rankwise.backends.api.api_base import ApiBackend, resolve_api_key, result_pairs
+from rankwise.backends.api.transport import ClientPool, ErrorLadder, HttpStatus, PerLoop
 from rankwise.backends.base import BackendConfig
-from rankwise.retry import RemoteCallError
 
 DEFAULT_BASE_URL = "https://api.cohere.com"
 ENV_VARS = ("CO_API_KEY", "COHERE_API_KEY")
@@ -22,7 +21,9 @@ class CohereBackend(ApiBackend):
 
     The SDK's own retries are switched off (``max_retries=0``) so rankwise's policy
     is the only one, and ``base_url`` is always passed explicitly: the SDK reads
-    ``CO_API_URL`` once, at import, which would otherwise win silently.
+    ``CO_API_URL`` once, at import, which would otherwise win silently. Each sync
+    client gets its own ``httpx.Client`` (leased one per attempt in flight), so an
+    attempt past its time limit is stopped by closing that client alone.
     ``backend_options``: ``max_tokens_per_doc`` (Cohere truncates longer documents;
     default 4096) and ``priority``.
 
@@ -45,10 +46,14 @@ class CohereBackend(ApiBackend):
             env_vars=ENV_VARS,
         )
         self._cohere = require("cohere", extra="cohere", purpose="the cohere rerank backend")
-        self._httpx = require("httpx", extra="cohere", purpose="the cohere rerank backend")
-        self._api_error = require("cohere.core.api_error", extra="cohere", purpose="the cohere rerank backend").ApiError
-        self._client: Any = None
-        self._lock = threading.Lock()
+        self._httpx = httpx = require("httpx", extra="cohere", purpose="the cohere rerank backend")
+        api_error = require("cohere.core.api_error", extra="cohere", purpose="the cohere rerank backend").ApiError
+
+        def status(exc: BaseException) -> HttpStatus | None:
+            return HttpStatus(exc.status_code or 0, exc.headers, exc.body) if isinstance(exc, api_error) else None
+
+        self.ladder = ErrorLadder(timeouts=(httpx.TimeoutException,), transport=(httpx.TransportError,), status=status)
+        self._pool = self._clients = ClientPool(self._sync_client, close=lambda client: client.http.close())
         self._async_clients: PerLoop[Any] = PerLoop(lambda: self._cohere.AsyncClientV2(**self._client_kwargs()))
 
     @classmethod
@@ -64,11 +69,9 @@ class CohereBackend(ApiBackend):
             "client_name": "rankwise",
         }
 
-    def _sync_client(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                self._client = self._cohere.ClientV2(**self._client_kwargs())
-            return self._client
+    def _sync_client(self) -> _Client:
+        http = self._httpx.Client(timeout=self.policy.timeout)
+        return _Client(self._cohere.ClientV2(**self._client_kwargs(), httpx_client=http), http)
 
     def _request(self, query: str, texts: list[str], timeout: float) -> dict[str, Any]:
         return {
@@ -80,29 +83,13 @@ class CohereBackend(ApiBackend):
         }
 
     def _send(self, query: str, texts: list[str], timeout: float) -> Iterable[tuple[object, object]]:
-        return _pairs(self._sync_client().rerank(**self._request(query, texts, timeout)))
+        with self._clients.lease() as client:
+            return result_pairs(client.sdk.rerank(**self._request(query, texts, timeout)))
 
     async def _asend(self, query: str, texts: list[str], timeout: float) -> Iterable[tuple[object, object]]:
-        return _pairs(await self._async_clients.get().rerank(**self._request(query, texts, timeout)))
-
-    def _classify(self, exc: Exception, timeout: float) -> RemoteCallError:
-        httpx = self._httpx
-        if isinstance(exc, self._api_error):
-            status = exc.status_code or 0
-            if 200 <= status < 300:  # the SDK could not decode a success body
-                return malformed(f"not JSON: {exc.body}")
-            return status_error(status, exc.headers, exc.body)
-        if isinstance(exc, httpx.TimeoutException):
-            return RemoteCallError(f"no response within {timeout:g} s ({type(exc).__name__})", retryable=True)
-        if isinstance(exc, httpx.TransportError):
-            return RemoteCallError(f"connection failed ({type(exc).__name__}: {exc})", retryable=True)
-        if isinstance(exc, (AttributeError, TypeError, ValueError, KeyError)):
-            return malformed(f"{type(exc).__name__}: {exc}")
-        return super()._classify(exc, timeout)
+        return result_pairs(await self._async_clients.get().rerank(**self._request(query, texts, timeout)))
 
 
-def _pairs(response: Any) -> list[tuple[object, object]]:
-    results = getattr(response, "results", None)
-    if not isinstance(results, list):
-        raise malformed(f"no 'results' list in {response!r}")
-    return [(getattr(r, "index", None), getattr(r, "relevance_score", None)) for r in results]
+class _Client(NamedTuple):
+    sdk: Any  # cohere.ClientV2
+    http: Any  # the httpx.Client it sends with

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from rankwise.score_kind import ScoreKind
+
 Body = dict[str, Any]
 Pairs = list[tuple[object, object]]
 KeyPolicy = Literal["required", "hosted", "optional"]
@@ -26,6 +28,7 @@ class Provider:
     - ``body``: ``(model, query, texts, options) -> JSON body``; ``parse``: JSON -> ``(index, score)`` pairs.
     - ``cap``: documents per request (the provider's limit); ``None``: the Reranker's ``batch_size``.
     - ``key``: ``"required"``, ``"hosted"`` (only without ``base_url``) or ``"optional"``.
+    - ``score_kind``: what the raw scores are: ``"relevance"``, or ``"logit"`` (NVIDIA).
 
     >>> PROVIDERS["tei"].body("", "q", ["a"], {})
     {'query': 'q', 'texts': ['a'], 'raw_scores': False, 'truncate': False}
@@ -43,6 +46,7 @@ class Provider:
     options: tuple[str, ...] = ()
     auth: Callable[[str], dict[str, str]] = field(default=lambda key: {"Authorization": f"Bearer {key}"})
     headers: Mapping[str, str] = field(default_factory=dict)
+    score_kind: ScoreKind = "relevance"
 
     def url(self, model: str, base_url: str | None) -> str:
         """The endpoint URL for ``model``; a base URL ending in ``/v1`` is accepted for ``/v1/…`` paths."""
@@ -162,6 +166,7 @@ PROVIDERS: dict[str, Provider] = {
             cap=64,
             key="hosted",
             options=("truncate",),
+            score_kind="logit",
         ),
         Provider(
             kind="pinecone",

@@ -1,24 +1,24 @@
 """One backend for every Cohere-style HTTP rerank API (Jina, Mixedbread, NVIDIA, Pinecone, TEI, vLLM, Infinity).
 
 What differs per provider is a `rankwise.backends.api.http_providers.Provider`; this
-module sends the request with ``httpx`` (a sync ``httpx.Client`` and, per event
-loop, an ``httpx.AsyncClient``), always with a timeout, under the shared retry policy.
+module sends the request with ``httpx`` (sync ``httpx.Client``s leased one per attempt
+in flight and, per event loop, an ``httpx.AsyncClient``), always with a timeout, under
+the shared retry policy, which also bounds each attempt as a whole.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterable
 from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
 from rankwise._optional import require
-from rankwise.backends.api.api_base import ApiBackend, PerLoop, malformed, resolve_api_key, status_error
+from rankwise.backends.api.api_base import ApiBackend, resolve_api_key
 from rankwise.backends.api.http_providers import PROVIDERS, Provider
+from rankwise.backends.api.transport import ClientPool, ErrorLadder, PerLoop, malformed, status_error
 from rankwise.backends.base import BackendConfig
-from rankwise.retry import RemoteCallError
 
 
 class HttpRerankBackend(ApiBackend):
@@ -33,6 +33,7 @@ class HttpRerankBackend(ApiBackend):
 
     def __init__(self, provider: Provider, model: str, config: BackendConfig) -> None:
         self.kind = provider.kind  # per instance: one class serves every provider
+        self.score_kind = provider.score_kind
         self.own_options = (*provider.options, "extra_body")
         required = provider.key == "required" or (provider.key == "hosted" and config.base_url is None)
         name = f"{provider.kind}:{model}" if model else provider.kind
@@ -56,10 +57,10 @@ class HttpRerankBackend(ApiBackend):
         self._headers = {"Content-Type": "application/json", "Accept": "application/json", **provider.headers}
         if key:
             self._headers.update(provider.auth(key))
-        self._httpx = require("httpx", extra="http", purpose=f"the {provider.kind} rerank backend")
-        self._client: Any = None
-        self._lock = threading.Lock()
-        self._async_clients: PerLoop[Any] = PerLoop(lambda: self._httpx.AsyncClient(timeout=self.policy.timeout))
+        httpx = self._httpx = require("httpx", extra="http", purpose=f"the {provider.kind} rerank backend")
+        self.ladder = ErrorLadder(timeouts=(httpx.TimeoutException,), transport=(httpx.TransportError,))
+        self._pool = self._clients = ClientPool(lambda: httpx.Client(timeout=self.policy.timeout), close=_close)
+        self._async_clients: PerLoop[Any] = PerLoop(lambda: httpx.AsyncClient(timeout=self.policy.timeout))
 
     @classmethod
     def from_spec(cls, kind: str, model: str, config: BackendConfig) -> HttpRerankBackend:
@@ -68,16 +69,9 @@ class HttpRerankBackend(ApiBackend):
     def _body(self, query: str, texts: list[str]) -> dict[str, Any]:
         return {**self.provider.body(self.model, query, texts, self.options), **self.options.get("extra_body", {})}
 
-    def _sync_client(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                self._client = self._httpx.Client(timeout=self.policy.timeout)
-            return self._client
-
     def _send(self, query: str, texts: list[str], timeout: float) -> Iterable[tuple[object, object]]:
-        response = self._sync_client().post(
-            self.url, json=self._body(query, texts), headers=self._headers, timeout=timeout
-        )
+        with self._clients.lease() as client:
+            response = client.post(self.url, json=self._body(query, texts), headers=self._headers, timeout=timeout)
         return self._read(response)
 
     async def _asend(self, query: str, texts: list[str], timeout: float) -> Iterable[tuple[object, object]]:
@@ -92,24 +86,13 @@ class HttpRerankBackend(ApiBackend):
         try:
             return self.provider.parse(response.json())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise malformed(f"not JSON ({exc}): {response.text}") from exc
+            raise malformed(f"not JSON ({exc}): {response.text}") from None
         except (ValueError, TypeError, AttributeError) as exc:
-            raise malformed(str(exc)) from exc
+            raise malformed(str(exc)) from None
 
-    def _classify(self, exc: Exception, timeout: float) -> RemoteCallError:
-        httpx = self._httpx
-        if isinstance(exc, httpx.TimeoutException):
-            return RemoteCallError(f"no response within {timeout:g} s ({type(exc).__name__})", retryable=True)
-        if isinstance(exc, httpx.TransportError):  # refused, reset, dropped mid-response
-            return RemoteCallError(f"connection failed ({type(exc).__name__}: {exc})", retryable=True)
-        return super()._classify(exc, timeout)
 
-    def close(self) -> None:
-        """Close the pooled sync connections (async clients close with their event loop)."""
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+def _close(client: Any) -> None:
+    client.close()
 
 
 #: Registry targets: ``rankwise.backends.api.http_rerank:FACTORY.<kind>``.

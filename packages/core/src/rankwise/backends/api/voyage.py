@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import socket
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from rankwise._optional import require
-from rankwise.backends.api.api_base import ApiBackend, malformed, resolve_api_key, status_error
+from rankwise.backends.api.api_base import ApiBackend, resolve_api_key, result_pairs
+from rankwise.backends.api.transport import ClientPool, ErrorLadder, HttpStatus
 from rankwise.backends.base import BackendConfig
-from rankwise.retry import RemoteCallError
+from rankwise.retry import RemoteCallError, current_attempt
 
 ENV_VARS = ("VOYAGE_API_KEY",)
 #: Voyage's documented limit: at most 1,000 documents per request.
@@ -19,9 +23,15 @@ class VoyageBackend(ApiBackend):
     """Voyage's ``/v1/rerank`` via ``voyageai.Client`` (requests) / ``voyageai.AsyncClient`` (aiohttp).
 
     The SDK's retries stay off (``max_retries=0``, its default) so rankwise's policy
-    is the only one. A client is built per attempt, which is cheap (it holds only
-    settings; the SDK pools connections per thread), so each attempt gets the
-    timeout left before the deadline. ``base_url`` defaults to the SDK's choice
+    is the only one. A client is built per attempt (it holds only settings), so
+    each attempt gets the time left before the deadline as its timeout. The
+    SDK's HTTP sessions are rankwise's: a ``requests.Session`` leased per sync
+    attempt and an ``aiohttp.ClientSession`` per async attempt, each watching
+    the response, so that ``Retry-After`` is honoured even where the SDK drops
+    the headers (a 4xx body without Voyage's ``detail`` field) and a sync
+    attempt past its time limit is stopped by shutting its connection. An
+    application's own ``voyageai.requestssession`` / ``voyageai.aiosession``
+    wins over these. ``base_url`` defaults to the SDK's choice
     (``https://api.voyageai.com/v1``); a self-hosted or proxy URL ends in ``/v1``.
     ``backend_options``: ``truncation`` (default ``True``: Voyage truncates
     query+document pairs past the model's context; ``False`` makes that an error).
@@ -37,7 +47,12 @@ class VoyageBackend(ApiBackend):
         key = resolve_api_key(config.api_key, ENV_VARS, backend=f"voyage:{model}", required=True)
         super().__init__(model, config, api_key=key, cap=MAX_DOCUMENTS, base_url=config.base_url, env_vars=ENV_VARS)
         self._voyageai = require("voyageai", extra="voyage", purpose="the voyage rerank backend")
-        self._errors = require("voyageai.error", extra="voyage", purpose="the voyage rerank backend")
+        self._requestor = require("voyageai.api_resources.api_requestor", extra="voyage", purpose="the voyage backend")
+        errors = require("voyageai.error", extra="voyage", purpose="the voyage rerank backend")
+        self._sdk_error = errors.VoyageError
+        self.ladder = ErrorLadder(timeouts=(errors.Timeout,), transport=(errors.APIConnectionError,), status=_status)
+        requests = require("requests", extra="voyage", purpose="the voyage rerank backend")
+        self._pool = self._sessions = ClientPool(requests.Session, close=lambda session: session.close())
         truncation = self.options.get("truncation", True)
         if not isinstance(truncation, bool):
             raise TypeError(f"backend_options['truncation'] must be True or False, got {truncation!r}")
@@ -52,31 +67,91 @@ class VoyageBackend(ApiBackend):
 
     def _send(self, query: str, texts: list[str], timeout: float) -> Iterable[tuple[object, object]]:
         client = self._voyageai.Client(**self._client_kwargs(timeout))
-        return _pairs(client.rerank(query, texts, self.model, truncation=self._truncation))
+        seen = _Seen()
+        with self._sessions.lease() as session, self._sdk_session(session, seen), self._headers_into_errors(seen):
+            return result_pairs(client.rerank(query, texts, self.model, truncation=self._truncation))
 
     async def _asend(self, query: str, texts: list[str], timeout: float) -> Iterable[tuple[object, object]]:
         client = self._voyageai.AsyncClient(**self._client_kwargs(timeout))
-        return _pairs(await client.rerank(query, texts, self.model, truncation=self._truncation))
+        if self._voyageai.aiosession.get() is not None:  # the application's own session
+            return result_pairs(await client.rerank(query, texts, self.model, truncation=self._truncation))
+        aiohttp = require("aiohttp", extra="voyage", purpose="the voyage rerank backend")
+        seen = _Seen()
+        trace = aiohttp.TraceConfig()
+        trace.on_request_end.append(seen.aiohttp_response)
+        async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+            token = self._voyageai.aiosession.set(session)
+            try:
+                with self._headers_into_errors(seen):
+                    return result_pairs(await client.rerank(query, texts, self.model, truncation=self._truncation))
+            finally:
+                self._voyageai.aiosession.reset(token)
+
+    @contextlib.contextmanager
+    def _sdk_session(self, session: Any, seen: _Seen) -> Iterator[None]:
+        """Make ``session`` the SDK's session in this (attempt's worker) thread, watching its responses."""
+        context = getattr(self._requestor, "_thread_context", None)
+        if context is None or self._voyageai.requestssession is not None or current_attempt() is None:
+            yield  # an SDK without the per-thread session, or the application's own: left alone
+            return
+        session.hooks["response"] = [seen.requests_response]
+        before = {name: getattr(context, name) for name in ("session", "session_create_time") if hasattr(context, name)}
+        context.session, context.session_create_time = session, time.time()
+        try:
+            yield
+        finally:
+            for name in ("session", "session_create_time"):
+                if name in before:
+                    setattr(context, name, before[name])
+                else:
+                    delattr(context, name)
+
+    @contextlib.contextmanager
+    def _headers_into_errors(self, seen: _Seen) -> Iterator[None]:
+        """Give an SDK error the response headers it dropped (``Retry-After`` among them)."""
+        try:
+            yield
+        except self._sdk_error as exc:
+            if not exc.headers and seen.headers is not None:
+                exc.headers = seen.headers
+            raise
 
     def _classify(self, exc: Exception, timeout: float) -> RemoteCallError:
-        errors = self._errors
-        if isinstance(exc, errors.Timeout):
-            return RemoteCallError(f"no response within {timeout:g} s", retryable=True)
-        if isinstance(exc, errors.APIConnectionError):  # refused, reset, dropped
-            return RemoteCallError(f"connection failed ({exc})", retryable=True)
-        if isinstance(exc, errors.VoyageError) and exc.http_status is not None:
-            if 200 <= exc.http_status < 300:  # the SDK could not decode a success body
-                return malformed(f"not JSON: {exc.http_body}")
-            return status_error(exc.http_status, exc.headers, exc.user_message or exc.http_body)
         if isinstance(exc, IndexError):  # the SDK looks documents up by the returned index
             return RemoteCallError("the response gave an index outside the documents sent", retryable=False)
-        if isinstance(exc, (AttributeError, TypeError, ValueError, KeyError)):
-            return malformed(f"{type(exc).__name__}: {exc}")
         return super()._classify(exc, timeout)
 
 
-def _pairs(result: Any) -> list[tuple[object, object]]:
-    results = getattr(result, "results", None)
-    if not isinstance(results, list):
-        raise malformed(f"no results in {result!r}")
-    return [(getattr(r, "index", None), getattr(r, "relevance_score", None)) for r in results]
+def _status(exc: BaseException) -> HttpStatus | None:
+    status = getattr(exc, "http_status", None)
+    if not isinstance(status, int):  # not a VoyageError, or one raised before any response
+        return None
+    return HttpStatus(
+        status, getattr(exc, "headers", None), getattr(exc, "user_message", None) or getattr(exc, "http_body", None)
+    )
+
+
+class _Seen:
+    """The last response of one attempt, as the HTTP session saw it."""
+
+    def __init__(self) -> None:
+        self.headers: Mapping[str, Any] | None = None
+
+    def requests_response(self, response: Any, *args: object, **kwargs: object) -> Any:
+        self.headers = response.headers
+        attempt = current_attempt()
+        if attempt is not None:  # stopped past its time limit: end the connection the body trickles in on
+            attempt.on_abort(lambda: _shut(response))
+        return response
+
+    async def aiohttp_response(self, session: object, context: object, params: Any) -> None:
+        self.headers = params.response.headers
+
+
+def _shut(response: Any) -> None:
+    connection = getattr(response.raw, "connection", None) or getattr(response.raw, "_connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    response.close()
