@@ -32,7 +32,7 @@ def test_puts_relevant_documents_first(embedded_reranker: Reranker) -> None:
 
 @pytest.fixture(scope="module")
 def embedded_fp32() -> Reranker:
-    return Reranker("embedded", backend_options={"bi-encoder": {"precision": "fp32"}}).load()
+    return Reranker("embedded", backend_options={"bi-encoder": {"precision": "fp32", "runtime": "torch"}}).load()
 
 
 def test_score_is_the_documented_fusion(embedded_fp32: Reranker, minilm_path: str) -> None:
@@ -69,16 +69,13 @@ def test_warm_then_score_encodes_nothing_new(embedded_reranker: Reranker) -> Non
     assert calls == [["a brand new query about immunity"]]
 
 
-def test_auto_precision_is_bf16_only_with_native_cpu_support(
-    embedded_reranker: Reranker, embedded_fp32: Reranker
-) -> None:
+def test_auto_precision_is_bf16_only_with_native_cpu_support(embedded_fp32: Reranker) -> None:
     import torch
 
+    auto_reranker = Reranker("embedded", backend_options={"bi-encoder": {"precision": "auto", "runtime": "torch"}})
     native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-    assert embedded_reranker.backends[0].precision == ("bf16" if native else "fp32")  # type: ignore[attr-defined]
-    auto = embedded_reranker.score(QUERY, DOCS)
+    assert auto_reranker.load().backends[0].precision == ("bf16" if native else "fp32")  # type: ignore[attr-defined]
+    auto = auto_reranker.score(QUERY, DOCS)
     exact = embedded_fp32.score(QUERY, DOCS)
     assert auto == pytest.approx(exact, abs=0.05)
-    assert [r.index for r in embedded_reranker.rerank(QUERY, DOCS)] == [
-        r.index for r in embedded_fp32.rerank(QUERY, DOCS)
-    ]
+    assert [r.index for r in auto_reranker.rerank(QUERY, DOCS)] == [r.index for r in embedded_fp32.rerank(QUERY, DOCS)]

@@ -7,23 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bi_encoder_support import build_tiny_bi_encoder
 
 from rankwise.backends.encoders.bi_encoder import BiEncoderBackend
 from rankwise.backends.encoders.embedding_store import EmbeddingStore
 
 DOCS = ["cats eat fish", "dogs bark at the car", "the river is blue"]
-
-
-def build_tiny_bi_encoder(directory: Path, seed: int) -> str:
-    from core_support import build_tiny_cross_encoder
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
-
-    bert = build_tiny_cross_encoder(directory / "bert", seed=seed)
-    encoder = Transformer(str(bert), max_seq_length=64)
-    model = SentenceTransformer(modules=[encoder, Pooling(encoder.get_embedding_dimension())])
-    model.save(str(directory / "st"))
-    return str(directory / "st")
 
 
 @pytest.fixture(scope="module")
