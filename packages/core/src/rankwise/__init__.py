@@ -6,21 +6,38 @@
 """
 
 from rankwise.backends.base import Backend, BackendConfig
-from rankwise.errors import BackendError, MissingDependencyError, RankwiseError, UnknownModelSpecError
+from rankwise.backends.registry import register_kind
+from rankwise.convenience import rerank
+from rankwise.errors import (
+    BackendError,
+    MissingApiKeyError,
+    MissingDependencyError,
+    RankwiseError,
+    UnknownModelSpecError,
+)
 from rankwise.reorder import lost_in_the_middle
-from rankwise.reranker import Reranker, rerank
+from rankwise.report import CallReport
+from rankwise.reranker import Reranker
 from rankwise.result import RerankResult
+from rankwise.score_kind import ScoreKind
+from rankwise.spec import ModelSpec, parse_spec
 
 __all__ = [
     "Backend",
     "BackendConfig",
     "BackendError",
+    "CallReport",
+    "MissingApiKeyError",
     "MissingDependencyError",
+    "ModelSpec",
     "RankwiseError",
     "RerankResult",
     "Reranker",
+    "ScoreKind",
     "UnknownModelSpecError",
     "lost_in_the_middle",
+    "parse_spec",
+    "register_kind",
     "rerank",
 ]
 __version__ = "0.1.0"

@@ -43,7 +43,22 @@ def document_text(document: Any, index: int, *, text_field: str = "text", text_g
             )
     if not isinstance(text, str):
         raise TypeError(f"document at index {index} has text of type {type(text).__name__}, expected str")
+    check_encodable(text, f"document at index {index}")
     return text
+
+
+def check_encodable(text: str, what: str) -> None:
+    """A ``ValueError`` naming ``what`` when ``text`` cannot be encoded as UTF-8 (a lone surrogate such as ``"\\ud800"``).
+
+    >>> check_encodable("caf\u00e9", "the query")
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{what} is not valid Unicode text: a lone surrogate {text[exc.start]!r} at character {exc.start} "
+            "(decode your input with errors='replace' or fix its encoding)"
+        ) from None
 
 
 def document_texts(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from rankwise._optional import require
 
 # Weights of the fused terms (each term min-max normalised per query).
@@ -18,21 +15,11 @@ SEMANTIC_WEIGHT = 1.3
 LEXICAL_WEIGHT = 0.7
 
 
-# Backend options the embedded default starts from (the caller's, keyed by kind, override them):
-# bf16 encoding where the CPU has it natively — SciFact nDCG@10 0.7109 in bf16 and in fp32.
-BACKEND_OPTIONS: dict[str, dict[str, object]] = {"bi-encoder": {"precision": "auto"}}
-
-
-def embedded_backend_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The caller's ``backend_options`` over the embedded defaults (only for kind-keyed or empty options).
-
-    >>> embedded_backend_options({"bi-encoder": {"embedding_cache_dir": "/tmp/x"}})["bi-encoder"]
-    {'precision': 'auto', 'embedding_cache_dir': '/tmp/x'}
-    """
-    merged: dict[str, Any] = {kind: dict(values) for kind, values in BACKEND_OPTIONS.items()}
-    for kind, values in options.items():
-        merged[kind] = {**merged.get(kind, {}), **values} if isinstance(values, Mapping) else values
-    return merged
+# Backend options the embedded default starts from (the caller's, keyed by kind, override them key by key):
+# fp32 on every CPU: no default depends on an instruction set. (precision="auto" picked bf16 where the CPU has
+# it natively — same SciFact nDCG@10, 0.7109 — but its scores then differ between CPUs and between batch
+# compositions by ~1e-4, so two embedded rerankers disagreed on a machine with AVX512-BF16.)
+BACKEND_OPTIONS: dict[str, dict[str, object]] = {"bi-encoder": {"precision": "fp32"}}
 
 
 def embedded_model_path() -> str:
@@ -44,3 +31,8 @@ def embedded_model_path() -> str:
 def embedded_spec() -> str:
     """The composite spec that ``"embedded"`` stands for."""
     return f"{SEMANTIC_WEIGHT}*bi-encoder:{embedded_model_path()}+{LEXICAL_WEIGHT}*first-stage|lexical"
+
+
+def embedded_calibration() -> str | None:
+    """The calibration shipped for the embedded default, or ``None`` while none is shipped."""
+    return None

@@ -1,69 +1,52 @@
-"""`Reranker`: the one place where rankwise scores, cuts and orders documents."""
+"""`Reranker`: the facade. It checks a call, runs the engine, fuses, ranks, and falls back when a backend fails."""
 
 from __future__ import annotations
 
 import asyncio
-import math
+import logging
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
-import numpy.typing as npt
-
-from rankwise.backends.base import Backend, BackendConfig, Normalization
-from rankwise.backends.registry import create_backend, known_kinds, split_spec
-from rankwise.cache import ScoreCache
-from rankwise.chunking import LongDocuments, chunk_words, truncate_words
+from rankwise.aliases import alias_calibration, alias_options
+from rankwise.backends.base import Backend, Normalization
+from rankwise.backends.capabilities import Closable, Warmable
+from rankwise.call import Call, prepare_call
+from rankwise.chunking import LongDocuments
 from rankwise.documents import TextGetter, document_texts
 from rankwise.errors import BackendError
-from rankwise.normalize import NORMALIZATIONS, normalize
+from rankwise.fusion import Calibrator, Fused, fuse
+from rankwise.ranking import ranked
+from rankwise.report import CallReport
 from rankwise.result import RerankResult
-from rankwise.spec import FIRST_STAGE, parse_spec
+from rankwise.settings import RerankerSettings
+from rankwise.spec import ModelSpec, Source, Term, parse_spec
+from rankwise.term_options import route
+from rankwise.terms import BuiltTerm, CallStats, ascore_terms, build_terms, score_terms
 
 D = TypeVar("D")
-Scores = npt.NDArray[np.float64]
-
-
-@dataclass
-class _Component:
-    weight: float
-    backend: Backend | None  # None: the caller's first-stage scores
-    fallback: Backend | None = None  # used for ``first-stage|<spec>`` when no first-stage scores are given
-
-
-@dataclass
-class _Plan:
-    """Which texts a backend must score for one query, and how to pool them back per document."""
-
-    units_per_doc: list[list[str]]
-    cached: dict[str, float]
-    missing: list[str]
-
-
-def _check_positive_int(name: str, value: object, *, allow_none: bool = True) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer{' or None' if allow_none else ''}, got {value!r}")
+logger = logging.getLogger("rankwise")
+Outcome = tuple[list[RerankResult[D]], CallReport]
 
 
 class Reranker:
     """Rerank documents for a query with any backend: local models, APIs, or a fusion of them.
 
-    ``model`` is a spec (``"embedded"``, ``"cross-encoder:<hub id or path>"``,
-    ``"bi-encoder:…"``, ``"lexical"``, a weighted fusion such as
-    ``"0.8*cross-encoder:…+0.2*first-stage|lexical"``; see `rankwise.spec`) or a
-    ready `Backend`. Nothing is loaded until the first call (or `load`).
-
-    Documents may be strings, mappings (text under ``text_field``) or objects
-    with a ``text``/``page_content``/``content`` attribute (or pass
-    ``text_getter``). Results keep the caller's objects untouched.
+    ``model`` is a spec (``"embedded"``, ``"cross-encoder:<hub id or path>"``, ``"bi-encoder:…"``,
+    ``"lexical"``, a fusion such as ``"0.8*cross-encoder:…+0.2*first-stage|lexical"``; see
+    `rankwise.spec`) or a ready `Backend`. Nothing is loaded until the first call (or `load`).
+    ``backend_options`` are flat for a one-backend spec and keyed by kind for a fusion
+    (`rankwise.term_options`). ``calibration`` (a file from ``rankwise calibrate``) makes scores
+    calibrated probabilities. ``fallback`` (a spec or a `Reranker`) answers when a backend fails.
+    Documents may be strings, mappings (text under ``text_field``) or objects with a
+    ``text``/``page_content``/``content`` attribute (or pass ``text_getter``); results keep the
+    caller's objects untouched and say what kind of number each score is (``score_kind``).
 
     >>> rr = Reranker("lexical")
-    >>> [r.document for r in rr.rerank("purring cats", ["dogs bark", "cats purr", "birds fly"], top_n=1)]
-    ['cats purr']
+    >>> [(r.document, r.score_kind) for r in rr.rerank("purring cats", ["dogs bark", "cats purr"], top_n=1)]
+    [('cats purr', 'bm25')]
     """
 
     def __init__(
@@ -71,7 +54,7 @@ class Reranker:
         model: str | Backend = "embedded",
         *,
         device: str | None = None,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         max_length: int = 512,
         normalize: Normalization | None = None,
         text_field: str = "text",
@@ -86,430 +69,226 @@ class Reranker:
         fallback: str | Reranker | None = None,
         max_concurrency: int = 8,
         backend_options: Mapping[str, Any] | None = None,
+        calibration: str | Path | Calibrator | None = None,
     ) -> None:
-        _check_positive_int("batch_size", batch_size, allow_none=False)
-        _check_positive_int("max_length", max_length, allow_none=False)
-        _check_positive_int("max_concurrency", max_concurrency, allow_none=False)
-        if normalize is not None and normalize not in NORMALIZATIONS:
-            raise ValueError(f"normalize must be one of {list(NORMALIZATIONS)} or None, got {normalize!r}")
-        if long_documents not in ("truncate", "chunk"):
-            raise ValueError(f"long_documents must be 'truncate' or 'chunk', got {long_documents!r}")
-        self.chunk_size = chunk_size if chunk_size is not None else max(16, int(max_length * 0.6))
-        self.chunk_overlap = chunk_overlap if chunk_overlap is not None else self.chunk_size // 4
-        chunk_words("", self.chunk_size, self.chunk_overlap)  # validates the pair now, not at first use
+        self.settings = RerankerSettings(
+            device, batch_size, max_length, normalize, text_field, text_getter, long_documents, chunk_size,
+            chunk_overlap, cache_size, api_key, base_url, timeout, max_concurrency, dict(backend_options or {}),
+        )  # fmt: skip
         if isinstance(model, str):
-            self._terms = parse_spec(_expand_alias(model))
+            self.spec, self._given_backend = parse_spec(model), None
         elif isinstance(model, Backend):
-            self._terms = ()
+            self.spec, self._given_backend = ModelSpec(()), model
         else:
             raise TypeError(f"model must be a spec string or a Backend, got {type(model).__name__}")
-        self.model = model if isinstance(model, str) else model.name
-        self._label = model.strip() if isinstance(model, str) and model.strip() in _ALIASES else None
-        self.normalize = normalize
-        self.text_field = text_field
-        self.text_getter = text_getter
-        self.long_documents: LongDocuments = long_documents
-        self.batch_size = batch_size
-        self.max_length = max_length
-        self.max_concurrency = max_concurrency
-        self._config = BackendConfig(
-            device=device,
-            batch_size=batch_size,
-            max_length=max_length,
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            options=_default_options(model, backend_options or {}),
-        )
-        self._cache = ScoreCache(cache_size)
-        self._given_backend = model if isinstance(model, Backend) else None
-        self._components: list[_Component] | None = None
+        self.model = str(self.spec) if self._given_backend is None else model.name  # type: ignore[union-attr]
+        fallback_spec = parse_spec(fallback) if isinstance(fallback, str) else None
+        also = fallback_spec.kinds if fallback_spec is not None else ()
+        self._term_options = route(self.spec, backend_options, alias_options(self.spec), also_allowed=also)
+        self.calibration = _calibration(calibration, self.spec, normalize)
+        self._engine, self._config = self.settings.engine(), self.settings.backend_config()
+        self._components: list[BuiltTerm] | None = None
         self._load_lock = threading.Lock()
-        if isinstance(fallback, str):
-            fallback = Reranker(
-                fallback,
-                device=device,
-                batch_size=batch_size,
-                max_length=max_length,
-                normalize=normalize,
-                text_field=text_field,
-                text_getter=text_getter,
-                long_documents=long_documents,
-                cache_size=cache_size,
-            )
-        self.fallback = fallback
+        self.fallback = fallback if not isinstance(fallback, str) else self._fallback(fallback, fallback_spec)
+
+    def _fallback(self, spec: str, parsed: ModelSpec | None) -> Reranker:
+        inherited = self.settings.for_fallback(self.spec, parsed or parse_spec(spec))
+        return Reranker(spec, **{f.name: getattr(inherited, f.name) for f in fields(inherited)})
 
     @classmethod
     def of(cls, model: str | Backend | Reranker, **options: Any) -> Reranker:
         """``model`` itself if it is already a `Reranker`, else a new `Reranker(model, **options)`.
 
-        The adapters take either a spec or a ready `Reranker`; options only make sense with a spec.
-
         >>> rr = Reranker("lexical")
-        >>> Reranker.of(rr) is rr, Reranker.of("lexical", batch_size=8).batch_size
+        >>> Reranker.of(rr) is rr, Reranker.of("lexical", batch_size=8).settings.batch_size
         (True, 8)
         """
         if isinstance(model, Reranker):
             if options:
-                raise ValueError(
-                    f"options {sorted(options)} only apply when model is a spec; configure the Reranker you pass instead"
-                )
+                raise ValueError(f"options {sorted(options)} only apply when model is a spec; configure the Reranker")
             return model
         return cls(model, **options)
 
     def __repr__(self) -> str:
-        return f"Reranker(model={self.model!r}, normalize={self.normalize!r}, long_documents={self.long_documents!r})"
+        s = self.settings
+        return f"Reranker(model={self.model!r}, normalize={s.normalize!r}, long_documents={s.long_documents!r})"
 
-    # ----------------------------------------------------------------- loading
     def load(self) -> Reranker:
         """Build the backends now (idempotent, thread-safe); otherwise they load on first use."""
         if self._components is None:
             with self._load_lock:
                 if self._components is None:
-                    self._components = self._build_components()
+                    self._components = self._build()
         if self.fallback is not None:
             self.fallback.load()
         return self
 
-    def _build_components(self) -> list[_Component]:
+    def _build(self) -> list[BuiltTerm]:
         if self._given_backend is not None:
-            return [_Component(1.0, self._given_backend)]
-        built: dict[str, Backend] = {}
-
-        def backend(spec: str | None) -> Backend | None:
-            if spec is None or spec == FIRST_STAGE:
-                return None
-            if spec not in built:
-                built[spec] = create_backend(spec, self._config_for(spec))
-            return built[spec]
-
-        return [_Component(t.weight, backend(t.source), backend(t.fallback_source)) for t in self._terms]
-
-    def _config_for(self, spec: str) -> BackendConfig:
-        """``backend_options`` are flat for one backend, or keyed by kind (``{"bi-encoder": {...}}``)."""
-        options = self._config.options
-        if not any(kind in options for kind in known_kinds()):
-            return self._config
-        kind, _ = split_spec(spec)
-        own = options.get(kind, {})
-        if not isinstance(own, Mapping):
-            raise TypeError(f"backend_options[{kind!r}] must be a dict of options for the {kind!r} backend")
-        return replace(self._config, options=dict(own))
+            return [BuiltTerm(Term(1.0, Source("backend", self._given_backend.name)), self._given_backend)]
+        return build_terms(self.spec, self._config, self._term_options)
 
     @property
     def backends(self) -> list[Backend]:
         """The loaded backends, in spec order (loads them if needed)."""
-        components = self.load()._components or []
-        return [b for c in components for b in (c.backend, c.fallback) if b is not None]
+        built = self.load()._components or []
+        return list(dict.fromkeys(b for c in built for b in (c.backend, c.fallback) if b is not None))
 
-    # ----------------------------------------------------------------- public API
     def rerank(
-        self,
-        query: str,
-        documents: Sequence[D],
-        *,
-        top_n: int | None = None,
-        score_threshold: float | None = None,
-        first_stage_scores: Sequence[float] | None = None,
-    ) -> list[RerankResult[D]]:
-        """Score ``documents`` for ``query`` and return them best-first, cut to ``top_n`` and the threshold.
-
-        Ties keep input order. ``first_stage_scores`` (one per document, e.g. BM25
-        or vector similarity from the retriever) are used by specs with a
-        ``first-stage`` term and ignored otherwise.
-        """
-        texts, first_stage = self._validate(query, documents, top_n, score_threshold, first_stage_scores)
-        if not texts:
-            return []
-        try:
-            scores, used = self._score(query, texts, first_stage, self._run_sync)
-        except BackendError:
-            if self.fallback is None:
-                raise
-            return self.fallback.rerank(
-                query, documents, top_n=top_n, score_threshold=score_threshold, first_stage_scores=first_stage_scores
-            )
-        return _ranked(documents, scores, used, top_n, score_threshold)
+        self, query: str, documents: Sequence[D], *, top_n: int | None = None,
+        score_threshold: float | None = None, first_stage_scores: Sequence[float] | None = None,
+    ) -> list[RerankResult[D]]:  # fmt: skip
+        """Score ``documents`` for ``query``; best first, cut to ``top_n`` and ``score_threshold``; ties keep
+        input order. ``first_stage_scores`` (one per document) feed specs with a ``first-stage`` term."""
+        cuts: dict[str, Any] = {
+            "top_n": top_n,
+            "score_threshold": score_threshold,
+            "first_stage_scores": first_stage_scores,
+        }
+        return self.rerank_with_report(query, documents, **cuts)[0]
 
     async def arerank(
-        self,
-        query: str,
-        documents: Sequence[D],
-        *,
-        top_n: int | None = None,
-        score_threshold: float | None = None,
-        first_stage_scores: Sequence[float] | None = None,
-    ) -> list[RerankResult[D]]:
-        """Async `rerank`: remote backends use their native async clients; local models run in a worker thread."""
-        texts, first_stage = self._validate(query, documents, top_n, score_threshold, first_stage_scores)
-        if not texts:
-            return []
+        self, query: str, documents: Sequence[D], *, top_n: int | None = None,
+        score_threshold: float | None = None, first_stage_scores: Sequence[float] | None = None,
+    ) -> list[RerankResult[D]]:  # fmt: skip
+        """Async `rerank`: APIs use their native async clients, local models a worker thread."""
+        cuts: dict[str, Any] = {
+            "top_n": top_n,
+            "score_threshold": score_threshold,
+            "first_stage_scores": first_stage_scores,
+        }
+        return (await self.arerank_with_report(query, documents, **cuts))[0]
+
+    def rerank_with_report(
+        self, query: str, documents: Sequence[D], *, top_n: int | None = None,
+        score_threshold: float | None = None, first_stage_scores: Sequence[float] | None = None,
+    ) -> Outcome[D]:  # fmt: skip
+        """`rerank`, and a `CallReport` of what the call did (cache hits, batches, backend reports, fallback)."""
+        call = self._prepare(query, documents, top_n, score_threshold, first_stage_scores)
+        if not call.texts:
+            return [], self._report(call, None, CallStats())
+        try:
+            terms, stats = score_terms(self._engine, self.load()._components or [], self.spec, *_args(call))
+        except BackendError as error:
+            if self.fallback is None:
+                raise
+            cuts: dict[str, Any] = {
+                "top_n": top_n,
+                "score_threshold": score_threshold,
+                "first_stage_scores": first_stage_scores,
+            }
+            return _fell_back(self, error, self.fallback.rerank_with_report(query, documents, **cuts))
+        fused = self._fuse(call, terms)
+        return ranked(documents, fused, call.top_n, call.score_threshold), self._report(call, fused, stats)
+
+    async def arerank_with_report(
+        self, query: str, documents: Sequence[D], *, top_n: int | None = None,
+        score_threshold: float | None = None, first_stage_scores: Sequence[float] | None = None,
+    ) -> Outcome[D]:  # fmt: skip
+        """Async `rerank_with_report`; independent fusion terms run concurrently."""
+        call = self._prepare(query, documents, top_n, score_threshold, first_stage_scores)
+        if not call.texts:
+            return [], self._report(call, None, CallStats())
         if self._components is None:
             await asyncio.to_thread(self.load)
         try:
-            scores, used = await self._ascore(query, texts, first_stage)
-        except BackendError:
+            terms, stats = await ascore_terms(self._engine, self._components or [], self.spec, *_args(call))
+        except BackendError as error:
             if self.fallback is None:
                 raise
-            return await self.fallback.arerank(
-                query, documents, top_n=top_n, score_threshold=score_threshold, first_stage_scores=first_stage_scores
-            )
-        return _ranked(documents, scores, used, top_n, score_threshold)
+            cuts: dict[str, Any] = {
+                "top_n": top_n,
+                "score_threshold": score_threshold,
+                "first_stage_scores": first_stage_scores,
+            }
+            return _fell_back(self, error, await self.fallback.arerank_with_report(query, documents, **cuts))
+        fused = self._fuse(call, terms)
+        return ranked(documents, fused, call.top_n, call.score_threshold), self._report(call, fused, stats)
 
     def rerank_many(
-        self,
-        requests: Iterable[tuple[str, Sequence[D]]],
-        *,
-        top_n: int | None = None,
-        score_threshold: float | None = None,
+        self, requests: Iterable[tuple[str, Sequence[D]] | tuple[str, Sequence[D], Sequence[float] | None]], **cuts: Any
     ) -> list[list[RerankResult[D]]]:
-        """Rerank several ``(query, documents)`` pairs; one result list per pair, in order."""
-        return [self.rerank(q, docs, top_n=top_n, score_threshold=score_threshold) for q, docs in requests]
+        """Rerank several ``(query, documents)`` or ``(query, documents, first_stage_scores)``; one list each."""
+        return [self.rerank(r[0], r[1], first_stage_scores=r[2] if len(r) > 2 else None, **cuts) for r in requests]
 
     def score(
         self, query: str, documents: Sequence[Any], *, first_stage_scores: Sequence[float] | None = None
     ) -> list[float]:
-        """Final (normalised) scores in input order, without sorting or cutting."""
-        texts, first_stage = self._validate(query, documents, None, None, first_stage_scores)
-        if not texts:
-            return []
-        scores, _ = self._score(query, texts, first_stage, self._run_sync)
-        return [float(s) for s in scores]
+        """Final scores in input order, without sorting or cutting (the fallback answers if a backend fails)."""
+        results = self.rerank(query, documents, first_stage_scores=first_stage_scores)
+        scores = [0.0] * len(results)
+        for r in results:
+            scores[r.index] = r.score
+        return scores
 
     def warm(self, documents: Sequence[Any]) -> int:
         """Pre-compute what backends can compute without a query (document embeddings).
 
-        Returns the number of distinct texts handed to backends that support it.
+        Returns the number of texts handed to backends that support it, summed over those backends.
         """
-        texts = document_texts(documents, text_field=self.text_field, text_getter=self.text_getter)
+        s = self.settings
+        texts = document_texts(documents, text_field=s.text_field, text_getter=s.text_getter)
         warmed = 0
         for backend in self.backends:
-            warm = getattr(backend, "warm", None)
-            if callable(warm):
-                # The exact texts rerank will hand this backend (cut to its max_length), so they hit its cache.
-                units = sorted({u for t in texts for u in self._units(t, backend)})
-                warm(units)
-                warmed = len(units)
+            if isinstance(backend, Warmable):  # the exact texts rerank will hand it, so they hit its cache
+                units = sorted({u for t in texts for u in self._engine.units(backend, t)})
+                backend.warm(units)
+                warmed += len(units)
         return warmed
 
     def clear_cache(self) -> None:
         """Forget cached scores."""
-        self._cache.clear()
+        self._engine.cache.clear()
 
-    # ----------------------------------------------------------------- internals
-    def _validate(
-        self,
-        query: str,
-        documents: Sequence[Any],
-        top_n: int | None,
-        score_threshold: float | None,
-        first_stage_scores: Sequence[float] | None,
-    ) -> tuple[list[str], Scores | None]:
-        if not isinstance(query, str):
-            raise TypeError(f"query must be a str, got {type(query).__name__}")
-        if not query.strip():
-            raise ValueError("query is empty: pass the user's question or search text")
-        _check_positive_int("top_n", top_n)
-        if score_threshold is not None and (
-            isinstance(score_threshold, bool)
-            or not isinstance(score_threshold, (int, float))
-            or math.isnan(score_threshold)
-        ):
-            raise ValueError(f"score_threshold must be a number or None, got {score_threshold!r}")
-        texts = document_texts(documents, text_field=self.text_field, text_getter=self.text_getter)
-        first_stage = None
-        if first_stage_scores is not None:
-            first_stage = np.asarray(list(first_stage_scores), dtype=np.float64)
-            if first_stage.shape != (len(texts),):
-                raise ValueError(
-                    f"first_stage_scores has {first_stage.size} values for {len(texts)} documents; give one per document"
-                )
-            if not np.all(np.isfinite(first_stage)):
-                raise ValueError("first_stage_scores contains NaN or infinite values")
-        return texts, first_stage
+    def close(self) -> None:
+        """Release the backends (connections, model memory); a later call loads them again."""
+        with self._load_lock:
+            built, self._components = self._components or [], None
+        for backend in {id(b): b for c in built for b in (c.backend, c.fallback) if b is not None}.values():
+            if isinstance(backend, Closable):
+                backend.close()
+        if self.fallback is not None:
+            self.fallback.close()
 
-    def _units(self, text: str, backend: Backend | None) -> list[str]:
-        """What a backend is given for one document: the text cut, or its windows."""
-        if self.long_documents == "chunk":
-            return chunk_words(text, self.chunk_size, self.chunk_overlap)
-        limit = getattr(backend, "max_length", None) if backend is not None else None
-        return [truncate_words(text, limit)] if isinstance(limit, int) and limit > 0 else [text]
+    def _prepare(self, query: str, documents: Sequence[Any], top_n: object, threshold: object, first: Any) -> Call:
+        s, uses = self.settings, self.spec.uses_first_stage
+        return prepare_call(query, documents, top_n=top_n, score_threshold=threshold, first_stage_scores=first,
+                            uses_first_stage=uses, text_field=s.text_field, text_getter=s.text_getter)  # fmt: skip
 
-    def _plan(self, backend: Backend, query: str, texts: list[str]) -> _Plan:
-        units_per_doc = [self._units(t, backend) for t in texts]
-        cached: dict[str, float] = {}
-        missing: list[str] = []
-        unique = list(dict.fromkeys(u for units in units_per_doc for u in units))
-        if _set_dependent(backend):  # scores depend on the whole candidate set: no per-text cache
-            return _Plan(units_per_doc, cached, unique)
-        for unit in unique:
-            hit = self._cache.get((backend.name, query, unit))
-            if hit is None:
-                missing.append(unit)
-            else:
-                cached[unit] = hit
-        return _Plan(units_per_doc, cached, missing)
+    def _fuse(self, call: Call, terms: Any) -> Fused:
+        label = self.spec.alias or "+".join(t.source for t in terms)
+        return fuse(terms, normalization=self.settings.normalize, label=label, calibration=self.calibration,
+                    query=call.query, texts=call.texts)  # fmt: skip
 
-    def _batches(self, backend: Backend, missing: list[str]) -> list[list[str]]:
-        """Length-aware batches: longest texts together, so padding is not wasted."""
-        if _set_dependent(backend):
-            return [missing] if missing else []
-        size = getattr(backend, "max_batch_size", None) or self.batch_size
-        ordered = sorted(missing, key=len, reverse=True)
-        return [ordered[i : i + size] for i in range(0, len(ordered), size)]
-
-    def _checked(self, backend: Backend, batch: list[str], scores: Sequence[float]) -> list[float]:
-        values = [float(s) for s in scores]
-        if len(values) != len(batch):
-            raise BackendError(
-                f"backend {backend.name!r} returned {len(values)} scores for {len(batch)} texts", backend=backend.name
-            )
-        if not all(math.isfinite(v) for v in values):
-            raise BackendError(f"backend {backend.name!r} returned a NaN or infinite score", backend=backend.name)
-        return values
-
-    def _finish(self, backend: Backend, query: str, plan: _Plan, fresh: dict[str, float]) -> Scores:
-        if not _set_dependent(backend):
-            for unit, value in fresh.items():
-                self._cache.put((backend.name, query, unit), value)
-        known = plan.cached | fresh
-        return np.array([max(known[u] for u in units) for units in plan.units_per_doc], dtype=np.float64)
-
-    def _run_sync(self, backend: Backend, query: str, texts: list[str]) -> Scores:
-        plan = self._plan(backend, query, texts)
-        fresh: dict[str, float] = {}
-        for batch in self._batches(backend, plan.missing):
-            fresh.update(zip(batch, self._checked(backend, batch, backend.score(query, batch)), strict=True))
-        return self._finish(backend, query, plan, fresh)
-
-    async def _run_async(self, backend: Backend, query: str, texts: list[str]) -> Scores:
-        ascore: Callable[[str, Sequence[str]], Awaitable[Sequence[float]]] | None = getattr(backend, "ascore", None)
-        if ascore is None:  # a local model: one worker thread, batches in sequence
-            return await asyncio.to_thread(self._run_sync, backend, query, texts)
-        plan = self._plan(backend, query, texts)
-        limit = asyncio.Semaphore(self.max_concurrency)
-
-        async def one(batch: list[str]) -> dict[str, float]:
-            async with limit:
-                return dict(zip(batch, self._checked(backend, batch, await ascore(query, batch)), strict=True))
-
-        fresh: dict[str, float] = {}
-        for part in await asyncio.gather(*(one(b) for b in self._batches(backend, plan.missing))):
-            fresh.update(part)
-        return self._finish(backend, query, plan, fresh)
-
-    def _score(
-        self,
-        query: str,
-        texts: list[str],
-        first_stage: Scores | None,
-        run: Callable[[Backend, str, list[str]], Scores],
-    ) -> tuple[Scores, str]:
-        components = self.load()._components or []
-        sources = [self._component_backend(c, first_stage) for c in components]
-        raw = [first_stage if b is None else run(b, query, texts) for b in sources]
-        return self._combine(components, sources, raw)
-
-    async def _ascore(self, query: str, texts: list[str], first_stage: Scores | None) -> tuple[Scores, str]:
-        components = self._components or []
-        sources = [self._component_backend(c, first_stage) for c in components]
-        raw = [first_stage if b is None else await self._run_async(b, query, texts) for b in sources]
-        return self._combine(components, sources, raw)
-
-    def _component_backend(self, component: _Component, first_stage: Scores | None) -> Backend | None:
-        """The backend that scores this term for this call; ``None`` means the caller's first-stage scores."""
-        if component.backend is not None:
-            return component.backend
-        if first_stage is not None:
-            return None
-        if component.fallback is not None:
-            return component.fallback
-        raise ValueError(
-            f"model spec {self.model!r} uses first-stage scores: pass first_stage_scores=[...] (one per document)"
-        )
-
-    def _combine(
-        self, components: list[_Component], sources: list[Backend | None], raw: Sequence[Scores | None]
-    ) -> tuple[Scores, str]:
-        names = ["first-stage" if b is None else b.name for b in sources]
-        if len(components) == 1 and components[0].weight == 1.0:
-            backend = sources[0]
-            how = self.normalize or (backend.default_normalization if backend is not None else "none")
-            values = raw[0]
-            assert values is not None
-            return normalize(values, how), names[0]
-        total = np.zeros_like(raw[0], dtype=np.float64)
-        for component, values in zip(components, raw, strict=True):
-            assert values is not None
-            total += component.weight * normalize(values, "minmax")
-        if self.normalize is not None:
-            total = normalize(total, self.normalize)
-        return total, self._label or "+".join(names)
+    def _report(self, call: Call, fused: Fused | None, stats: CallStats) -> CallReport:
+        if fused is None:
+            return CallReport(self.model, "raw", 0)
+        return CallReport(fused.label, fused.kind, len(call.texts), stats.cache_hits, stats.batches, stats.reports)
 
 
-_ALIASES = ("embedded",)
+def _args(call: Call) -> tuple[str, list[str], Any]:
+    return call.query, call.texts, call.first_stage
 
 
-def _set_dependent(backend: Backend) -> bool:
-    return bool(getattr(backend, "set_dependent", False))
+def _fell_back(primary: Reranker, error: BackendError, outcome: Outcome[D]) -> Outcome[D]:
+    logger.warning("%s failed (%s); the fallback %s answered", primary.model, error, outcome[1].backend)
+    return outcome[0], replace(outcome[1], fallback_from=primary.model, error=str(error))
 
 
-def _default_options(model: object, options: Mapping[str, Any]) -> dict[str, Any]:
-    """The embedded alias brings default options per kind; every other spec takes the caller's as given."""
-    if isinstance(model, str) and model.strip() == "embedded" and all(isinstance(v, Mapping) for v in options.values()):
-        from rankwise.embedded import embedded_backend_options
+def _calibration(given: str | Path | Calibrator | None, spec: ModelSpec, normalize: str | None) -> Calibrator | None:
+    """The calibration to use: the caller's, else the alias's shipped one (unless another normalisation is asked)."""
+    if given is None and normalize in (None, "calibrated"):
+        given = alias_calibration(spec)
+    if given is None:
+        if normalize == "calibrated":
+            raise ValueError("normalize='calibrated' needs calibration=FILE (fit one with `rankwise calibrate`)")
+        return None
+    calibration: Calibrator
+    if isinstance(given, (str, Path)):
+        from rankwise.calibration import Calibration
 
-        return embedded_backend_options(options)
-    return dict(options)
-
-
-def _expand_alias(model: str) -> str:
-    if model.strip() == "embedded":
-        from rankwise.embedded import embedded_spec
-
-        return embedded_spec()
-    return model
-
-
-def _ranked(
-    documents: Sequence[D], scores: Scores, backend: str, top_n: int | None, score_threshold: float | None
-) -> list[RerankResult[D]]:
-    order = np.argsort(-scores, kind="stable")  # ties keep input order
-    results: list[RerankResult[D]] = []
-    for index in order:
-        score = float(scores[index])
-        if score_threshold is not None and score < score_threshold:
-            break
-        results.append(RerankResult(documents[int(index)], score, int(index), len(results) + 1, backend))
-        if top_n is not None and len(results) == top_n:
-            break
-    return results
-
-
-def rerank(
-    query: str,
-    documents: Sequence[D],
-    *,
-    model: str = "embedded",
-    top_n: int | None = None,
-    score_threshold: float | None = None,
-    first_stage_scores: Sequence[float] | None = None,
-    **options: Any,
-) -> list[RerankResult[D]]:
-    """One call: build a `Reranker` (cached per model and options) and rerank.
-
-    >>> [r.index for r in rerank("cats", ["dogs", "cats purr"], model="lexical")]
-    [1, 0]
-    """
-    key = (model, tuple(sorted((k, repr(v)) for k, v in options.items())))
-    with _CONVENIENCE_LOCK:
-        reranker = _CONVENIENCE.get(key)
-        if reranker is None:
-            reranker = _CONVENIENCE[key] = Reranker(model, **options)
-    return reranker.rerank(
-        query, documents, top_n=top_n, score_threshold=score_threshold, first_stage_scores=first_stage_scores
-    )
-
-
-_CONVENIENCE: dict[tuple[str, tuple[tuple[str, str], ...]], Reranker] = {}
-_CONVENIENCE_LOCK = threading.Lock()
+        calibration = Calibration.load(given)
+    else:
+        calibration = given
+    calibration.check_model(spec.expanded() if spec.terms else "")
+    return calibration

@@ -62,9 +62,8 @@ FIRST = [0.1, 0.9, 0.5, 0.8, 0.0, 0.3, 0.7]  # first-pass order: 1, 3, 6, 2, 5, 
 
 def test_aggregate_is_the_symmetric_sum_of_pair_probabilities(tiny_t5: str) -> None:
     backend = DuoT5Backend(tiny_t5, first_pass=FixedFirstPass(FIRST), top_k=3)
-    scores = backend.score(QUERY, DOCS)
-    report = backend.last_run_report
-    assert report is not None
+    scores, report = backend.score_with_report(QUERY, DOCS)
+    assert backend.score(QUERY, DOCS) == scores
     assert report.first_pass_order == (1, 3, 6, 2, 5, 0, 4)
     top = [1, 3, 6]
     assert report.pairs == 6
@@ -89,6 +88,22 @@ def test_through_the_reranker_with_a_monot5_first_pass(tiny_t5: str) -> None:
     assert sorted(r.index for r in results[:4]) == sorted(first_order[:4])
     assert [r.index for r in results[4:]] == first_order[4:]
     assert [r.score for r in results] == [7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0]
+    assert {r.score_kind for r in results} == {"rank"}
+
+
+def test_the_engine_runs_the_first_pass_cached_and_reports_per_call(tiny_t5: str) -> None:
+    rr = Reranker(f"duot5:{tiny_t5}", backend_options={"first_pass": f"monot5:{tiny_t5}", "top_k": 3})
+    first, report = rr.rerank_with_report(QUERY, DOCS)
+    duo = rr.backends[0]
+    assert isinstance(duo, DuoT5Backend) and duo.first_pass is not None
+    assert not hasattr(duo, "last_run_report")  # nothing per call is stored on the shared backend
+    (own,) = report.reports.values()
+    assert own.pairs == 6  # type: ignore[attr-defined]
+    mono = duo.first_pass.score(QUERY, DOCS)
+    assert list(own.first_pass_order) == sorted(range(len(DOCS)), key=lambda i: -mono[i])  # type: ignore[attr-defined]
+    again, second = rr.rerank_with_report(QUERY, DOCS)
+    assert [r.index for r in again] == [r.index for r in first]
+    assert second.cache_hits >= len(DOCS)  # the MonoT5 first pass came from the score cache the second time
 
 
 async def test_async_and_input_order_first_pass(tiny_t5: str) -> None:
@@ -102,9 +117,9 @@ async def test_async_and_input_order_first_pass(tiny_t5: str) -> None:
 def test_k_larger_than_n_and_a_single_document(tiny_t5: str) -> None:
     backend = DuoT5Backend(tiny_t5, first_pass="input", top_k=10)
     assert sorted(backend.score(QUERY, DOCS[:3])) == [1.0, 2.0, 3.0]
-    assert backend.score(QUERY, DOCS[:1]) == [1.0]
-    assert backend.last_run_report is not None
-    assert backend.last_run_report.pairs == 0
+    scores, report = backend.score_with_report(QUERY, DOCS[:1])
+    assert scores == [1.0]
+    assert report.pairs == 0
 
 
 def test_first_pass_is_required_and_top_k_checked(tiny_t5: str) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-Normalization = Literal["none", "sigmoid", "minmax"]
+Normalization = Literal["none", "sigmoid", "minmax", "calibrated"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class BackendConfig:
     """
 
     device: str | None = None
-    batch_size: int = 32
+    batch_size: int | None = None  # None: the backend's own default
     max_length: int = 512
     api_key: str | None = field(default=None, repr=False)
     base_url: str | None = None
@@ -33,10 +33,17 @@ class BackendConfig:
 def local_model_kwargs(config: BackendConfig) -> dict[str, Any]:
     """Keyword arguments of a local model backend's constructor: device, batch size, length, options.
 
+    A batch size left unset (``None``) is left out, so the backend's own default applies.
+
     >>> local_model_kwargs(BackendConfig(batch_size=8, options={"precision": "bf16"}))
-    {'device': None, 'batch_size': 8, 'max_length': 512, 'precision': 'bf16'}
+    {'device': None, 'max_length': 512, 'batch_size': 8, 'precision': 'bf16'}
+    >>> "batch_size" in local_model_kwargs(BackendConfig())
+    False
     """
-    return {"device": config.device, "batch_size": config.batch_size, "max_length": config.max_length, **config.options}
+    kwargs: dict[str, Any] = {"device": config.device, "max_length": config.max_length}
+    if config.batch_size is not None:
+        kwargs["batch_size"] = config.batch_size
+    return {**kwargs, **config.options}
 
 
 @runtime_checkable

@@ -16,6 +16,8 @@ The engine asks ``isinstance(backend, Capability)`` instead of reading attribute
 - `RankOnly` — ``ranks_only``: scores carry an order only (n − position).
 - `DeclaresScoreKind` — ``score_kind``: what the raw scores are (`rankwise.score_kind`).
 - `Closable` — ``close()``: release connections or model memory.
+- `Reporting` — ``score_with_report``: a per-call report (listwise windows, DuoT5 pairs), returned.
+- `NeedsFirstPass` — DuoT5: the engine runs its first pass (batched, cached) and hands the scores over.
 
 >>> class Tiny:
 ...     name = "tiny"; default_normalization = "none"; max_length = 8
@@ -29,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+from rankwise.backends.base import Backend
 from rankwise.score_kind import ScoreKind
 
 
@@ -75,3 +78,30 @@ class DeclaresScoreKind(Protocol):
 @runtime_checkable
 class Closable(Protocol):
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Reporting(Protocol):
+    """``score_with_report(query, texts) -> (scores, report)``: what one call did, returned, never stored on the backend."""
+
+    def score_with_report(self, query: str, texts: Sequence[str]) -> tuple[Sequence[float], object]: ...
+
+
+@runtime_checkable
+class AsyncReporting(Protocol):
+    """Async `Reporting`: ``ascore_with_report(query, texts) -> (scores, report)``."""
+
+    async def ascore_with_report(self, query: str, texts: Sequence[str]) -> tuple[Sequence[float], object]: ...
+
+
+@runtime_checkable
+class NeedsFirstPass(Protocol):
+    """Reorders a first pass's top-k (DuoT5): the engine runs ``first_pass`` itself — batched and cached like
+    any backend — and hands its scores to ``rank_after_first_pass`` (``None`` when ``first_pass`` is ``None``:
+    the input order is the first pass)."""
+
+    first_pass: Backend | None
+
+    def rank_after_first_pass(
+        self, query: str, texts: Sequence[str], first_pass_scores: Sequence[float] | None
+    ) -> tuple[Sequence[float], object]: ...

@@ -7,6 +7,7 @@ from typing import Any
 
 from rankwise._optional import require
 from rankwise.backends.base import BackendConfig, Normalization
+from rankwise.score_kind import ScoreKind
 
 
 class LexicalBackend:
@@ -22,6 +23,7 @@ class LexicalBackend:
     name = "lexical"
     set_dependent = True  # IDF and length statistics come from the candidate set
     default_normalization: Normalization = "none"
+    score_kind: ScoreKind = "bm25"
 
     def __init__(
         self, *, k1: float = 0.9, b: float = 0.4, stopwords: str | None = "en_plus", stem: bool = True

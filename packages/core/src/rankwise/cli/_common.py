@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from rankwise.json_lines import json_objects
+from rankwise.json_lines import json_objects, text_lines
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -62,22 +63,27 @@ def finite_float(value: str) -> float:
 _positive_int, _finite_float = positive_int, finite_float
 
 
-def open_input(name: str) -> IO[str]:
-    """``name`` opened as UTF-8 text (``-`` = standard input); a missing file or a folder is an `InputError`."""
+def open_input(name: str) -> IO[bytes] | IO[str]:
+    """``name`` opened as bytes (``-`` = standard input); a missing file or a folder is an `InputError`.
+
+    Bytes, so that `rankwise.json_lines.text_lines` can name the line of an invalid UTF-8 byte.
+    """
     if name == "-":
-        return sys.stdin
+        return getattr(sys.stdin, "buffer", sys.stdin)
     path = Path(name)
     if path.is_dir():
         raise InputError(f"input {name} is a directory: give a JSON Lines file (or - for standard input)")
     if not path.is_file():
         raise InputError(f"input file {name} does not exist")
-    return path.open(encoding="utf-8")
+    return path.open("rb")
 
 
-def read_documents(handle: IO[str], *, text_field: str, source: str = "<stdin>") -> list[dict[str, Any]]:
+def read_documents(
+    handle: Iterable[bytes] | Iterable[str], *, text_field: str, source: str = "<stdin>"
+) -> list[dict[str, Any]]:
     """JSON objects, one per non-blank line, each with a string ``text_field``; errors name the line."""
     try:
-        records = list(json_objects(handle, source))
+        records = list(json_objects(text_lines(handle, source), source))
     except ValueError as exc:
         raise InputError(str(exc)) from None
     documents: list[dict[str, Any]] = []
@@ -99,10 +105,45 @@ def input_documents(args: argparse.Namespace) -> tuple[str, list[dict[str, Any]]
     try:
         return source, read_documents(handle, text_field=args.text_field, source=source)
     finally:
-        if handle is not sys.stdin:
+        if args.file != "-":
             handle.close()
 
 
-def cache_options(cache_dir: str | None) -> dict[str, Any] | None:
-    """``backend_options`` that give the bi-encoder an on-disk embedding store."""
-    return {"bi-encoder": {"embedding_cache_dir": cache_dir}} if cache_dir else None
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (multi-line library messages collapsed), for stderr.
+
+    >>> one_line(OSError("no such model\\n  see the docs"))
+    'no such model see the docs'
+    """
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def show_progress(enabled: bool = True) -> bool:
+    """Whether to draw a progress bar: only when asked for and stderr is a terminal (never when piped).
+
+    When the answer is no, the Hugging Face libraries' own bars (model loading) are switched
+    off too, through ``HF_HUB_DISABLE_PROGRESS_BARS``, unless the user set it.
+    """
+    isatty = getattr(sys.stderr, "isatty", None)
+    shown = enabled and callable(isatty) and bool(isatty())
+    if not shown:
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    return shown
+
+
+def progress_bar(total: int, desc: str, unit: str) -> Any:
+    """A tqdm bar on stderr (``pip install 'rankwise[eval]'`` provides tqdm)."""
+    from rankwise._optional import require
+
+    tqdm = require("tqdm", extra="eval", purpose="the progress bar of the rankwise command line").tqdm
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr)
+
+
+def cache_options(cache_dir: str | None, model: str) -> dict[str, Any] | None:
+    """``backend_options`` that give the bi-encoder an on-disk embedding store (none when ``model`` has no
+    bi-encoder: options for a kind the spec does not use are an error)."""
+    from rankwise.spec import parse_spec
+
+    if not cache_dir or "bi-encoder" not in parse_spec(model).kinds:
+        return None
+    return {"bi-encoder": {"embedding_cache_dir": cache_dir}}

@@ -1,4 +1,4 @@
-"""``rankwise eval``: BM25 candidates of a BEIR-layout dataset, reranked by one model, scored with ir-measures."""
+"""``rankwise eval``: BM25 (or TREC run) candidates of a BEIR-layout dataset, reranked by one model, scored with ir-measures."""
 
 from __future__ import annotations
 
@@ -30,8 +30,27 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         metavar="DIR",
         help="store and reuse bi-encoder document embeddings in DIR (see 'warm'); speed only, same scores",
     )
+    add_candidate_arguments(evaluate)
+    evaluate.add_argument("--save-run", metavar="FILE", help="write the reranked run to FILE in TREC format")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     return evaluate
+
+
+def add_candidate_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--run``, ``--qrels`` and ``--ignore-identical-ids``: shared by ``eval`` and ``compare``."""
+    parser.add_argument(
+        "--run", metavar="FILE", help="TREC run (qid Q0 docno rank score tag): rerank its candidates instead of BM25's"
+    )
+    parser.add_argument(
+        "--qrels", metavar="FILE", help="TREC qrels (qid 0 docno grade) or BEIR .tsv, instead of qrels/<split>.tsv"
+    )
+    parser.add_argument(
+        "--ignore-identical-ids",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="drop the document whose id equals the query id from the candidates (BEIR's rule for "
+        "ArguAna and Quora). Default: on for arguana and quora only, off for every other dataset",
+    )
 
 
 def run(args: argparse.Namespace, out: IO[str]) -> int:
@@ -46,7 +65,11 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
         max_queries=args.max_queries,
         split=args.split,
         progress=not args.no_progress,
-        backend_options=cache_options(args.embedding_cache_dir),
+        backend_options=cache_options(args.embedding_cache_dir, args.model),
+        run=args.run,
+        qrels=args.qrels,
+        ignore_identical_ids=args.ignore_identical_ids,
+        save_run=args.save_run,
     )
     out.write(report.table() + "\n")
     if args.json:

@@ -1,11 +1,29 @@
-"""``rankwise warm``: embed every document of a JSON Lines file into a bi-encoder's on-disk store."""
+"""``rankwise warm``: embed every document of a JSON Lines file (or a BEIR corpus) into a bi-encoder's on-disk store.
+
+A JSON Lines file is embedded as ``rankwise rerank`` reads it (its ``--text-field``); a BEIR
+dataset folder as ``rankwise eval`` reranks it (``title + " " + text``, `Document.content`),
+so warming a dataset's folder makes a later ``rankwise eval --embedding-cache-dir`` encode no document.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import IO, Any
 
-from rankwise.cli._common import EXIT_OK, Command, cache_options, input_documents
+from rankwise.cli._common import (
+    EXIT_OK,
+    Command,
+    InputError,
+    cache_options,
+    input_documents,
+    progress_bar,
+    show_progress,
+)
+
+# Texts handed to the model per warm() call; the progress bar moves once per chunk.
+WARM_CHUNK = 64
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -13,29 +31,69 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     warm: argparse.ArgumentParser = commands.add_parser(
         "warm",
         help="pre-compute and persist document embeddings",
-        description="Embed every document of a JSON Lines file and store the embeddings in --cache-dir, "
+        description="Embed every document of a JSON Lines file (its --text-field, as 'rerank' reads it) or of a "
+        "BEIR dataset folder (title + ' ' + text, as 'eval' reranks it) and store the embeddings in --cache-dir, "
         "so later rerankers with the same cache dir skip encoding them.",
     )
-    warm.add_argument("file", help="JSON Lines file of documents, or - for standard input")
+    warm.add_argument("file", help="JSON Lines file, a BEIR dataset folder (its corpus.jsonl), or - for standard input")
     warm.add_argument("--model", "-m", default="embedded", help="model spec (default: embedded)")
     warm.add_argument(
         "--cache-dir", required=True, help="folder for the embeddings (the bi-encoder's embedding_cache_dir)"
     )
     warm.add_argument("--text-field", default="text", help="field holding each document's text (default: text)")
+    warm.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (one is drawn only when stderr is a terminal)"
+    )
     return warm
+
+
+def dataset_texts(folder: Path) -> list[str]:
+    """What ``rankwise eval`` hands a reranker for each corpus document of a BEIR folder."""
+    from rankwise.evaluation.beir import read_corpus
+
+    corpus = folder / "corpus.jsonl"
+    if not corpus.is_file():
+        raise InputError(f"input {folder} is a directory without corpus.jsonl: give a JSON Lines file or a BEIR folder")
+    return [document.content for document in read_corpus(corpus).values()]
+
+
+def _texts(args: argparse.Namespace) -> tuple[list[str], int]:
+    """The distinct texts to embed, in first-seen order, and the number of documents read."""
+    if args.file != "-" and Path(args.file).is_dir():
+        texts = dataset_texts(Path(args.file))
+    else:
+        _, documents = input_documents(args)
+        texts = [d[args.text_field] for d in documents]
+        if Path(args.file).name == "corpus.jsonl" and any(d.get("title") for d in documents):
+            print(
+                "rankwise warm: note: 'rankwise eval' embeds title + ' ' + text; to warm what it reranks, "
+                "give the dataset folder instead of its corpus.jsonl",
+                file=sys.stderr,
+            )
+    return list(dict.fromkeys(texts)), len(texts)
 
 
 def run(args: argparse.Namespace, out: IO[str]) -> int:
     """Warm ``args.cache_dir`` with the documents of ``args.file``."""
     from rankwise.reranker import Reranker
 
-    _, documents = input_documents(args)
-    reranker = Reranker(args.model, text_field=args.text_field, backend_options=cache_options(args.cache_dir))
-    warmed = reranker.warm(documents)
+    texts, count = _texts(args)
+    bar = show_progress(not args.no_progress)  # before the model loads: it also silences the library's bars
+    reranker = Reranker(args.model, text_field=args.text_field, backend_options=cache_options(args.cache_dir, args.model))
+    chunks = [texts[i : i + WARM_CHUNK] for i in range(0, len(texts), WARM_CHUNK)]
+    warmed = 0
+    if bar:
+        with progress_bar(len(texts), "warming", "doc") as bar:
+            for chunk in chunks:
+                warmed += reranker.warm(chunk)
+                bar.update(len(chunk))
+    else:
+        for chunk in chunks:
+            warmed += reranker.warm(chunk)
     if warmed == 0:
         out.write(f"model {args.model!r} has nothing to pre-compute (no document embeddings); nothing stored\n")
     else:
-        out.write(f"warmed {warmed} distinct texts from {len(documents)} documents into {args.cache_dir}\n")
+        out.write(f"warmed {warmed} distinct texts from {count} documents into {args.cache_dir}\n")
     return EXIT_OK
 
 

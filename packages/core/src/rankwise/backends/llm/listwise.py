@@ -13,6 +13,7 @@ from rankwise.backends.llm.chat_llm import ChatLLM, LLMCallable
 from rankwise.backends.llm.listwise_prompts import PROMPTS, PromptBuilder, cut_words
 from rankwise.backends.llm.permutation import parse_permutation
 from rankwise.backends.llm.token_estimate import count_message_tokens, token_counter
+from rankwise.score_kind import ScoreKind
 
 logger = logging.getLogger("rankwise")
 
@@ -51,17 +52,16 @@ class CostEstimate:
 
 @dataclass
 class ListwiseRunReport:
-    """What the last finished `ListwiseBackend` run did.
+    """What one `ListwiseBackend` run did (returned with its scores by `ListwiseBackend.score_with_report`).
 
     ``unparseable``: windows whose answer named no passage (their order was
     kept); ``repaired``: windows whose answer was usable but missed, repeated or
     invented identifiers (fixed as `parse_permutation` describes).
 
     >>> backend = ListwiseBackend("any", llm=lambda messages: "no idea")
-    >>> backend.score("q", ["a", "b"])
-    [2.0, 1.0]
-    >>> backend.last_run_report.calls, backend.last_run_report.unparseable
-    (1, 1)
+    >>> scores, report = backend.score_with_report("q", ["a", "b"])
+    >>> scores, report.calls, report.unparseable
+    ([2.0, 1.0], 1, 1)
     """
 
     calls: int = 0
@@ -83,7 +83,7 @@ class ListwiseBackend:
 
     Answers are parsed by `rankwise.backends.llm.permutation`: no document is ever
     lost or duplicated; an unparseable answer keeps the window's order, logs a
-    warning and is counted in ``last_run_report`` and ``unparseable_answers``.
+    warning and is counted in the run's report (`score_with_report`) and ``unparseable_answers``.
 
     The LLM is an OpenAI-compatible chat endpoint (``base_url``, ``api_key``:
     vLLM, Ollama, llama.cpp server, hosted APIs) or ``llm=`` a callable
@@ -100,7 +100,9 @@ class ListwiseBackend:
     """
 
     set_dependent = True
+    ranks_only = True
     default_normalization: Normalization = "none"
+    score_kind: ScoreKind = "rank"
 
     def __init__(
         self,
@@ -146,7 +148,6 @@ class ListwiseBackend:
             max_retries=max_retries,
             chat_options=chat_options,
         )
-        self.last_run_report: ListwiseRunReport | None = None
         self.unparseable_answers = 0
         self._lock = threading.Lock()
 
@@ -205,7 +206,6 @@ class ListwiseBackend:
 
     def _finish(self, n: int, ranking: list[int], report: ListwiseRunReport) -> list[float]:
         with self._lock:
-            self.last_run_report = report
             self.unparseable_answers += report.unparseable
         scores = [0.0] * n
         for position, index in enumerate(ranking):
@@ -213,6 +213,10 @@ class ListwiseBackend:
         return scores
 
     def score(self, query: str, texts: Sequence[str]) -> list[float]:
+        return self.score_with_report(query, texts)[0]
+
+    def score_with_report(self, query: str, texts: Sequence[str]) -> tuple[list[float], ListwiseRunReport]:
+        """Scores ``n − final position`` and this run's report."""
         ranking = list(range(len(texts)))
         report = ListwiseRunReport()
         for _ in range(self.passes):
@@ -220,9 +224,13 @@ class ListwiseBackend:
                 passages = [texts[i] for i in ranking[window[0] : window[1]]]
                 answer = self.llm.complete(self.messages(query, passages))
                 self._apply(ranking, window, answer, report)
-        return self._finish(len(texts), ranking, report)
+        return self._finish(len(texts), ranking, report), report
 
     async def ascore(self, query: str, texts: Sequence[str]) -> list[float]:
+        return (await self.ascore_with_report(query, texts))[0]
+
+    async def ascore_with_report(self, query: str, texts: Sequence[str]) -> tuple[list[float], ListwiseRunReport]:
+        """Async `score_with_report`."""
         ranking = list(range(len(texts)))
         report = ListwiseRunReport()
         independent = self.stride >= self.window_size  # disjoint windows: no window reads another's output
@@ -239,7 +247,7 @@ class ListwiseBackend:
                 passages = [texts[i] for i in ranking[window[0] : window[1]]]
                 answer = await self.llm.acomplete(self.messages(query, passages))
                 self._apply(ranking, window, answer, report)
-        return self._finish(len(texts), ranking, report)
+        return self._finish(len(texts), ranking, report), report
 
 
 __all__ = ["CostEstimate", "ListwiseBackend", "ListwiseRunReport", "sliding_windows"]

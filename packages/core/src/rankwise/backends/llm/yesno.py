@@ -10,6 +10,7 @@ from rankwise._optional import require
 from rankwise.backends.base import BackendConfig, Normalization, local_model_kwargs
 from rankwise.backends.llm.prompt_tokens import check_template, default_device, encode_fitted, pad_left, target_token_id
 from rankwise.backends.llm.yesno_presets import PRESETS, YesNoPreset
+from rankwise.score_kind import ScoreKind
 
 
 class YesNoBackend:
@@ -33,6 +34,7 @@ class YesNoBackend:
     """
 
     default_normalization: Normalization = "sigmoid"
+    score_kind: ScoreKind = "logit"
 
     def __init__(
         self,

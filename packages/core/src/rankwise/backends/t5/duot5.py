@@ -10,6 +10,7 @@ from typing import Any
 from rankwise.backends.base import Backend, BackendConfig, Normalization, local_model_kwargs
 from rankwise.backends.llm.prompt_tokens import check_template
 from rankwise.backends.t5.t5_scorer import T5TrueFalse
+from rankwise.score_kind import ScoreKind
 
 DUOT5_TEMPLATE = "Query: {query} Document0: {document0} Document1: {document1} Relevant:"
 INPUT_ORDER = "input"
@@ -17,7 +18,7 @@ INPUT_ORDER = "input"
 
 @dataclass(frozen=True)
 class DuoRunReport:
-    """What the last `DuoT5Backend.score` call did (for inspection and tests).
+    """What one `DuoT5Backend` call did (returned with its scores, never stored on the backend).
 
     ``first_pass_order``: text indices best-first after the first pass;
     ``duo_scores``: text index → its aggregate over the top-k pairs;
@@ -42,8 +43,8 @@ class DuoT5Backend:
     ``s_i = Σ_{j≠i} ½·(p(i > j) + 1 − p(j > i))`` (in [0, k − 1]).
     The top ``k`` are ordered by ``s_i`` (ties keep first-pass order) and stay
     above the rest, which keep their first-pass order. Returned scores are
-    ``n − final position`` (``default_normalization = "none"``); the aggregates
-    are in ``last_run_report``. Cost: n first-pass scores + k·(k−1) duo passes.
+    ``n − final position`` (``default_normalization = "none"``, score kind ``rank``); the
+    aggregates are in the call's report (`Reranker.rerank_with_report`). Cost: n first-pass scores + k·(k−1) duo passes.
 
     ``first_pass`` is required: a MonoT5 spec or path (``"monot5:…"`` or a
     bare path, which means MonoT5), any `Backend`, or ``"input"`` to trust the
@@ -59,7 +60,9 @@ class DuoT5Backend:
     """
 
     set_dependent = True
+    ranks_only = True
     default_normalization: Normalization = "none"
+    score_kind: ScoreKind = "rank"
 
     def __init__(
         self,
@@ -88,7 +91,6 @@ class DuoT5Backend:
         self.template = template
         self.top_k = top_k
         self.max_length = max_length
-        self.last_run_report: DuoRunReport | None = None
         self.first_pass = _first_pass(
             first_pass,
             BackendConfig(
@@ -117,17 +119,31 @@ class DuoT5Backend:
         )
 
     def first_pass_order(self, query: str, texts: Sequence[str]) -> list[int]:
-        """Text indices best-first by the first pass (stable: ties keep input order)."""
+        """Text indices best-first by the first pass run here, unbatched and uncached (the engine runs it
+        batched and cached through `rank_after_first_pass`; this is for direct use)."""
         if self.first_pass is None:
             return list(range(len(texts)))
-        scores = [float(s) for s in self.first_pass.score(query, texts)]
-        if len(scores) != len(texts):
-            raise ValueError(f"first pass {self.first_pass.name!r} returned {len(scores)} scores for {len(texts)}")
-        return sorted(range(len(texts)), key=lambda i: -scores[i])
+        return _order([float(s) for s in self.first_pass.score(query, texts)], len(texts), self.first_pass.name)
 
     def score(self, query: str, texts: Sequence[str]) -> list[float]:
+        """Scores ``n − final position``, running the first pass itself (see `rank_after_first_pass`)."""
+        return self.score_with_report(query, texts)[0]
+
+    def score_with_report(self, query: str, texts: Sequence[str]) -> tuple[list[float], DuoRunReport]:
+        first = None if self.first_pass is None else [float(s) for s in self.first_pass.score(query, texts)]
+        return self.rank_after_first_pass(query, texts, first)
+
+    def rank_after_first_pass(
+        self, query: str, texts: Sequence[str], first_pass_scores: Sequence[float] | None
+    ) -> tuple[list[float], DuoRunReport]:
+        """Reorder the top-k of the first pass by pairwise comparisons; scores and this call's report.
+
+        ``first_pass_scores`` is ``None`` when the input order is the first pass. Nothing is stored on the
+        backend, so concurrent calls never see each other's reports.
+        """
         n = len(texts)
-        order = self.first_pass_order(query, texts)
+        name = self.first_pass.name if self.first_pass is not None else INPUT_ORDER
+        order = list(range(n)) if first_pass_scores is None else _order(list(first_pass_scores), n, name)
         top = order[: min(self.top_k, n)]
         pairs = [(i, j) for i in top for j in top if i != j]
         margins = self._scorer.margins([self.pair_prompt_ids(query, texts[i], texts[j]) for i, j in pairs])
@@ -135,11 +151,17 @@ class DuoT5Backend:
         duo = {i: sum(0.5 * (prob[i, j] + 1.0 - prob[j, i]) for j in top if j != i) for i in top}
         rank_in_first = {i: r for r, i in enumerate(order)}
         final = sorted(top, key=lambda i: (-duo[i], rank_in_first[i])) + order[len(top) :]
-        self.last_run_report = DuoRunReport(tuple(order), duo, len(pairs))
         scores = [0.0] * n
         for position, index in enumerate(final):
             scores[index] = float(n - position)
-        return scores
+        return scores, DuoRunReport(tuple(order), duo, len(pairs))
+
+
+def _order(scores: list[float], n: int, name: str) -> list[int]:
+    """Indices best-first (ties keep input order), after checking there is one score per text."""
+    if len(scores) != n:
+        raise ValueError(f"first pass {name!r} returned {len(scores)} scores for {n}")
+    return sorted(range(n), key=lambda i: -scores[i])
 
 
 def _sigmoid(x: float) -> float:

@@ -8,6 +8,7 @@ from typing import Any
 from rankwise.backends.base import BackendConfig, Normalization, local_model_kwargs
 from rankwise.backends.llm.prompt_tokens import check_template
 from rankwise.backends.t5.t5_scorer import T5TrueFalse
+from rankwise.score_kind import ScoreKind
 
 MONOT5_TEMPLATE = "Query: {query} Document: {document} Relevant:"
 
@@ -29,6 +30,7 @@ class MonoT5Backend:
     """
 
     default_normalization: Normalization = "sigmoid"
+    score_kind: ScoreKind = "logit"
 
     def __init__(
         self,

@@ -1,0 +1,75 @@
+"""Spec aliases: one short name for a whole spec with its default backend options (``embedded``).
+
+An alias is expanded when a spec is parsed; its default options sit under the caller's
+(the caller's win, key by key). Register your own with `register_alias`.
+
+>>> register_alias(Alias("bm25", lambda: "lexical", {"lexical": {"k1": 1.2}}))
+>>> resolve_alias("bm25").spec(), dict(resolve_alias("bm25").options)
+('lexical', {'lexical': {'k1': 1.2}})
+>>> resolve_alias("lexical") is None
+True
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rankwise.spec import ModelSpec
+
+
+@dataclass(frozen=True)
+class Alias:
+    """``name`` stands for ``spec()`` (built lazily: it may need an installed model's path).
+
+    ``options`` are default backend options keyed by kind; ``calibration`` optionally returns the
+    path of a calibration file shipped for this alias (used unless the caller passes another).
+    """
+
+    name: str
+    spec: Callable[[], str]
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    calibration: Callable[[], str | None] | None = None
+
+
+def _embedded() -> Alias:
+    from rankwise import embedded
+
+    return Alias("embedded", embedded.embedded_spec, embedded.BACKEND_OPTIONS, embedded.embedded_calibration)
+
+
+_ALIASES: dict[str, Callable[[], Alias]] = {"embedded": _embedded}
+_LOCK = threading.Lock()
+
+
+def register_alias(alias: Alias) -> None:
+    """Make ``alias.name`` usable wherever a spec is."""
+    with _LOCK:
+        _ALIASES[alias.name] = lambda: alias
+
+
+def resolve_alias(name: str) -> Alias | None:
+    """The alias called ``name``, or ``None`` when it is not one."""
+    with _LOCK:
+        make = _ALIASES.get(name.strip())
+    return make() if make is not None else None
+
+
+def alias_options(spec: ModelSpec) -> Mapping[str, Mapping[str, Any]]:
+    """The default backend options of the alias ``spec`` was written as (none for other specs)."""
+    alias = resolve_alias(spec.alias) if spec.alias is not None else None
+    return alias.options if alias is not None else {}
+
+
+def alias_calibration(spec: ModelSpec) -> str | None:
+    """The calibration file shipped for the alias ``spec`` was written as, if any."""
+    alias = resolve_alias(spec.alias) if spec.alias is not None else None
+    return alias.calibration() if alias is not None and alias.calibration is not None else None
+
+
+def known_aliases() -> list[str]:
+    with _LOCK:
+        return sorted(_ALIASES)

@@ -1,0 +1,74 @@
+"""One call's arguments, checked before anything is scored: the query, the texts, the cuts, first-stage scores.
+
+>>> call = prepare_call("cats", ["a cat", {"text": "a dog"}], top_n=1, score_threshold=None,
+...                     first_stage_scores=[1.0, 2.0], uses_first_stage=False)
+>>> call.texts, call.top_n, call.first_stage is None
+(['a cat', 'a dog'], 1, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from rankwise.documents import TextGetter, check_encodable, document_texts
+from rankwise.validation import optional_number, optional_positive_int
+
+Scores = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Call:
+    """A checked call: ``first_stage`` is ``None`` unless given *and* used by the spec."""
+
+    query: str
+    texts: list[str]
+    top_n: int | None
+    score_threshold: float | None
+    first_stage: Scores | None
+
+
+def prepare_call(
+    query: object,
+    documents: Sequence[Any],
+    *,
+    top_n: object,
+    score_threshold: object,
+    first_stage_scores: Sequence[float] | None,
+    uses_first_stage: bool,
+    text_field: str = "text",
+    text_getter: TextGetter | None = None,
+) -> Call:
+    """Check every argument of one call; a clear ``TypeError``/``ValueError`` naming the first problem.
+
+    First-stage scores are checked only when the spec uses them: a spec that never reads them does
+    not fail on a NaN it would ignore.
+    """
+    if not isinstance(query, str):
+        raise TypeError(f"query must be a str, got {type(query).__name__}")
+    if not query.strip():
+        raise ValueError("query is empty: pass the user's question or search text")
+    check_encodable(query, "the query")
+    n = optional_positive_int("top_n", top_n)
+    threshold = optional_number("score_threshold", score_threshold)
+    texts = document_texts(documents, text_field=text_field, text_getter=text_getter)
+    first_stage = _first_stage(first_stage_scores, len(texts)) if uses_first_stage else None
+    return Call(query, texts, n, threshold, first_stage)
+
+
+def _first_stage(scores: Sequence[float] | None, count: int) -> Scores | None:
+    if scores is None:
+        return None
+    try:
+        values = np.asarray(list(scores), dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"first_stage_scores must be numbers, one per document: {exc}") from None
+    if values.shape != (count,):
+        raise ValueError(f"first_stage_scores has {values.size} values for {count} documents; give one per document")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("first_stage_scores contains NaN or infinite values")
+    return values
