@@ -60,7 +60,8 @@ def test_new_nodes_with_core_scores_and_untouched_inputs() -> None:
     assert all(type(n.score) is float for n in out)
     assert all(o is not n for o in out for n in nodes)
     assert nodes == snapshot  # scores and metadata of the inputs are unchanged
-    assert out[0].node is nodes[1].node  # without keep_retrieval_score the node itself is shared, not copied
+    assert out[0].node is not nodes[1].node  # always a copy (issue 12 item 15)
+    assert out[0].node.node_id == nodes[1].node.node_id
 
 
 def test_default_top_n_is_three_and_cuts_pass_through() -> None:
@@ -142,8 +143,9 @@ def test_bad_input_and_settings() -> None:
         reranker.postprocess_nodes([TextNode(text="x")], query_str=QUERY)  # type: ignore[list-item]
     with pytest.raises(ValidationError):
         RankwiseRerank(top_n=0)
-    with pytest.raises(UnknownModelSpecError):  # the spec is read lazily, at first use
-        RankwiseRerank(model="no-such-kind:x").postprocess_nodes(make_nodes(), query_str=QUERY)
+    with pytest.raises(ValueError, match="no-such-kind") as caught:  # at construction (issue 12 item 17)
+        RankwiseRerank(model="no-such-kind:x")
+    assert isinstance(caught.value, (UnknownModelSpecError, ValidationError))
     assert reranker.postprocess_nodes([], query_str=QUERY) == []
 
 

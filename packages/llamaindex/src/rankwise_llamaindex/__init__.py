@@ -1,4 +1,4 @@
-"""rankwise for LlamaIndex: a reranking node postprocessor and a lost-in-the-middle postprocessor.
+"""rankwise for LlamaIndex: reranking, diversity (MMR), metadata-field ranking and lost-in-the-middle postprocessors.
 
 >>> from llama_index.core.schema import NodeWithScore, TextNode
 >>> from rankwise_llamaindex import RankwiseRerank
@@ -7,7 +7,9 @@
 ['cats purr']
 """
 
+from rankwise_llamaindex.diversity import RankwiseDiversityRerank
 from rankwise_llamaindex.lost_in_the_middle import RankwiseLostInTheMiddle
+from rankwise_llamaindex.meta_field import RankwiseMetaFieldRerank
 from rankwise_llamaindex.rerank import RankwiseRerank
 
-__all__ = ["RankwiseLostInTheMiddle", "RankwiseRerank"]
+__all__ = ["RankwiseDiversityRerank", "RankwiseLostInTheMiddle", "RankwiseMetaFieldRerank", "RankwiseRerank"]

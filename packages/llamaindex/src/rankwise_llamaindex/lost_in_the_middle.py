@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from llama_index.core.bridge.pydantic import Field
+from typing import Any
+
+from llama_index.core.bridge.pydantic import ConfigDict, Field, field_validator, model_validator
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
 from rankwise import lost_in_the_middle
+from rankwise.adapter_support import not_bool
+from rankwise_llamaindex._nodes import check_options
 
 
 class RankwiseLostInTheMiddle(BaseNodePostprocessor):
@@ -26,6 +30,18 @@ class RankwiseLostInTheMiddle(BaseNodePostprocessor):
 
     top_n: int | None = Field(default=None, gt=0, description="Keep only the best top_n nodes.")
     word_count_threshold: int | None = Field(default=None, gt=0, description="Total word budget of the kept nodes.")
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        return check_options(data, cls.__name__)
+
+    @field_validator("top_n", "word_count_threshold", mode="before")
+    @classmethod
+    def _not_bool(cls, value: Any, info: Any) -> Any:
+        return not_bool(info.field_name, value)
 
     @classmethod
     def class_name(cls) -> str:

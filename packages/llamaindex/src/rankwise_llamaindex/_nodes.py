@@ -1,0 +1,40 @@
+"""LlamaIndex nodes in and out: the texts the core scores, independent scored copies, the shared option checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llama_index.core.schema import MetadataMode, NodeWithScore
+
+from rankwise.adapter_support import kind_key, reject_renamed
+
+#: The node metadata key of the score's kind (``NodeWithScore.score`` holds the score).
+SCORE_KIND_KEY = kind_key("score")
+
+
+def texts_of(nodes: list[NodeWithScore], mode: MetadataMode) -> list[str]:
+    """Each node's content as the core scores it, with a clear error for anything else."""
+    for index, item in enumerate(nodes):
+        if not isinstance(item, NodeWithScore):
+            raise TypeError(f"node at index {index} is a {type(item).__name__}, expected a NodeWithScore")
+    return [n.node.get_content(metadata_mode=mode) for n in nodes]
+
+
+def scored_copy(item: NodeWithScore, score: float, kind: str, extra: dict[str, Any] | None = None) -> NodeWithScore:
+    """A deep copy of ``item``'s node (text, metadata, relationships) with the score and its kind.
+
+    The added metadata keys are excluded from the embedding and LLM text, so they never reach a prompt.
+    """
+    node = item.node.model_copy(deep=True)
+    added = {SCORE_KIND_KEY: kind, **(extra or {})}
+    node.metadata.update(added)
+    for excluded in (node.excluded_embed_metadata_keys, node.excluded_llm_metadata_keys):
+        excluded.extend(k for k in added if k not in excluded)
+    return NodeWithScore(node=node, score=score)
+
+
+def check_options(data: Any, owner: str) -> Any:
+    """A model validator's body: another library's option name gets rankwise's name in the error."""
+    if isinstance(data, dict):
+        reject_renamed(data, owner)
+    return data
