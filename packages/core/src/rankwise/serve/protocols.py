@@ -281,7 +281,7 @@ def render(call: RerankCall, ranked: Sequence[Scored], *, model: str, request_id
     }
 
 
-_TEI_ERROR_TYPES = {401: "Unhealthy", 413: "Validation", 422: "Validation", 424: "Backend", 429: "Overloaded"}
+_TEI_ERROR_TYPES = {401: "Validation", 413: "Validation", 422: "Validation", 424: "Backend", 429: "Overloaded"}
 _OPENAI_ERROR_TYPES = {401: "AuthenticationError", 413: "BadRequestError", 422: "BadRequestError", 504: "TimeoutError"}
 
 

@@ -259,19 +259,19 @@ class RerankService:
         request_id = str(uuid.uuid4())
         protocol: Protocol = protocol_of(path, None) or "tei"
         try:
+            too_big = len(body) > self.limits.max_body_bytes
+            data, problem = (None, None) if too_big else _decoded(body)
+            protocol = protocol_of(path, data) or protocol  # /rerank: TEI or Infinity, told by the body
             if not self._authorized(headers):
                 raise RequestError(
                     401, "invalid api token: send 'Authorization: Bearer <key>' with a key the server accepts"
                 )
-            if len(body) > self.limits.max_body_bytes:
+            if too_big:
                 raise RequestError(
                     413, f"request body is {len(body)} bytes; this server accepts at most {self.limits.max_body_bytes}"
                 )
-            try:
-                data = json.loads(body)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise RequestError(422, f"the request body is not valid JSON: {exc}") from None
-            protocol = protocol_of(path, data) or protocol
+            if problem is not None:
+                raise RequestError(422, problem)
             call = self._checked(parse(protocol, data))
             reply = await asyncio.wait_for(self._answer(call, request_id), self.limits.request_timeout_s)
         except RequestError as exc:
@@ -336,6 +336,13 @@ class RerankService:
             self._kind = results[0].score_kind
         ranked = [Scored(r.index, r.score, call.documents[r.index]) for r in results]
         return _json(200, render(call, ranked, model=self.spec, request_id=request_id))
+
+
+def _decoded(body: bytes) -> tuple[Any, str | None]:
+    try:
+        return json.loads(body), None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"the request body is not valid JSON: {exc}"
 
 
 def _rerank(reranker: Reranker, query: str, texts: list[str], top_n: int | None) -> list[Any]:

@@ -1,0 +1,170 @@
+"""Dynamic batching: concurrent score calls share backend calls, and the scores stay the backend's own."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+import pytest
+from serve_support import CORPUS
+
+from rankwise import Reranker
+from rankwise.serve import BatchingBackend
+
+
+class Recording:
+    """Word overlap, recording every call it gets (a real backend, not a mock)."""
+
+    name = "recording"
+    default_normalization = "none"
+    max_length = 64
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.calls: list[tuple[str, list[str]]] = []
+        self.delay = delay
+        self.lock = threading.Lock()
+
+    def score(self, query: str, texts: Sequence[str]) -> list[float]:
+        with self.lock:
+            self.calls.append((query, list(texts)))
+        time.sleep(self.delay)
+        words = set(query.split())
+        return [len(words & set(t.split())) + len(t) / 1000 for t in texts]
+
+
+class RecordingPairs(Recording):
+    """Scores pairs of different queries in one call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pair_calls: list[list[tuple[str, str]]] = []
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        self.pair_calls.append(list(pairs))
+        return [len(set(q.split()) & set(t.split())) + len(t) / 1000 for q, t in pairs]
+
+
+def concurrently(backend: BatchingBackend, calls: list[tuple[str, list[str]]]) -> list[list[float]]:
+    results: list[list[float]] = [[] for _ in calls]
+    barrier = threading.Barrier(len(calls))
+
+    def one(i: int) -> None:
+        barrier.wait()
+        results[i] = backend.score(*calls[i])
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_same_query_calls_are_merged_into_one_backend_call() -> None:
+    inner = Recording(delay=0.05)
+    batched = BatchingBackend(inner, max_wait_ms=200, max_batch_pairs=1000)
+    calls = [("cats purr", CORPUS[i : i + 3]) for i in range(6)]
+    results = concurrently(batched, calls)
+    batched.close()
+    assert results == [Recording().score(q, t) for q, t in calls]
+    assert len(inner.calls) < len(calls)  # at least two of the six shared a call
+    scored = [t for _, texts in inner.calls for t in texts]
+    assert len(scored) == len(set(scored))  # each distinct text scored once per batch
+
+
+def test_pairs_of_different_queries_share_one_call() -> None:
+    inner = RecordingPairs()
+    batched = BatchingBackend(inner, max_wait_ms=300, max_batch_pairs=10_000)
+    calls = [(f"query {i} cats", CORPUS) for i in range(8)]
+    results = concurrently(batched, calls)
+    batched.close()
+    assert results == [Recording().score(q, t) for q, t in calls]
+    assert inner.calls == []
+    assert len(inner.pair_calls) < len(calls)
+    assert sum(len(p) for p in inner.pair_calls) == len(calls) * len(CORPUS)
+
+
+def test_batches_never_exceed_max_batch_pairs_by_more_than_one_call() -> None:
+    inner = RecordingPairs()
+    batched = BatchingBackend(inner, max_wait_ms=300, max_batch_pairs=10)
+    concurrently(batched, [(f"q{i}", CORPUS[:4]) for i in range(8)])
+    batched.close()
+    assert max(len(p) for p in inner.pair_calls) <= 10 + 4 - 1
+
+
+def test_bi_encoder_texts_are_embedded_once_per_batch(minilm_path: str) -> None:
+    from rankwise.backends.encoders.bi_encoder import BiEncoderBackend
+
+    inner = BiEncoderBackend(minilm_path)
+    encoded: list[int] = []
+    original = inner._encode
+
+    def counting(texts: Sequence[str]):  # type: ignore[no-untyped-def]
+        encoded.append(len(texts))
+        return original(texts)
+
+    inner._encode = counting  # type: ignore[method-assign]
+    batched = BatchingBackend(inner, max_wait_ms=300, max_batch_pairs=10_000)
+    assert batched.strategy == "embeddings"
+    calls = [(f"cats {i}", CORPUS) for i in range(4)]
+    results = concurrently(batched, calls)
+    batched.close()
+    reference = BiEncoderBackend(minilm_path)
+    for (query, texts), got in zip(calls, results, strict=True):
+        assert got == pytest.approx(reference.score(query, texts), abs=1e-5)
+    document_encodes = [n for n in encoded if n > 1]
+    assert sum(document_encodes) == len(CORPUS)  # 4 requests, each distinct document encoded once
+
+
+def test_errors_reach_every_call_of_the_failing_group() -> None:
+    class Failing(Recording):
+        def score(self, query: str, texts: Sequence[str]) -> list[float]:
+            raise RuntimeError("model crashed")
+
+    batched = BatchingBackend(Failing(), max_wait_ms=50)
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            batched.score("q", ["a"])
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    batched.close()
+    assert len(errors) == 3
+    assert all("model crashed" in str(e) for e in errors)
+    with pytest.raises(RuntimeError, match="closed"):
+        batched.score("q", ["a"])
+
+
+def test_set_dependent_backends_pass_through_and_attributes_are_the_inner_ones() -> None:
+    reranker = Reranker("lexical").load()
+    (lexical,) = reranker.backends
+    batched = BatchingBackend(lexical)
+    assert batched.strategy == "pass-through"
+    assert batched.set_dependent is True
+    assert batched.name == lexical.name
+    assert batched.score("cats", ["cats purr", "dogs"]) == lexical.score("cats", ["cats purr", "dogs"])
+    assert not hasattr(batched, "ascore")
+    assert Recording().max_length == BatchingBackend(Recording()).max_length
+
+
+def test_a_reranker_over_the_wrapper_gives_the_same_results(tiny_cross_encoder: str) -> None:
+    plain = Reranker(f"cross-encoder:{tiny_cross_encoder}").load()
+    (backend,) = plain.backends
+    wrapped = Reranker(BatchingBackend(backend, max_wait_ms=1))
+    assert [(r.index, r.score) for r in wrapped.rerank("cats purr", CORPUS)] == [
+        (r.index, r.score) for r in plain.rerank("cats purr", CORPUS)
+    ]
+
+
+@pytest.mark.parametrize(("pairs", "wait"), [(0, 1.0), (10, -1.0)])
+def test_bad_settings_are_refused(pairs: int, wait: float) -> None:
+    with pytest.raises(ValueError, match="max_"):
+        BatchingBackend(Recording(), max_batch_pairs=pairs, max_wait_ms=wait)
