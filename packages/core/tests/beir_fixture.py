@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 CORPUS = [
     {"_id": "d1", "title": "Cats", "text": "cats purr and cats sleep all day", "metadata": {}},
@@ -25,11 +26,21 @@ QUERIES = [
 QRELS = [("q1", "d1", 2), ("q1", "d3", 1), ("q2", "d4", 1), ("q3", "d2", 1), ("q3", "d3", 1)]
 
 
-def write_tiny_beir(root: Path) -> Path:
+def write_beir(
+    root: Path,
+    corpus: list[dict[str, Any]],
+    queries: list[dict[str, Any]],
+    qrels: list[tuple[str, str, int]],
+) -> Path:
     """Write corpus.jsonl, queries.jsonl and qrels/test.tsv (CRLF) under ``root``."""
     (root / "qrels").mkdir(parents=True, exist_ok=True)
-    (root / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in CORPUS), encoding="utf-8")
-    (root / "queries.jsonl").write_text("".join(json.dumps(q) + "\n" for q in QUERIES), encoding="utf-8")
-    lines = ["query-id\tcorpus-id\tscore", *(f"{q}\t{d}\t{g}" for q, d, g in QRELS)]
+    (root / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in corpus), encoding="utf-8")
+    (root / "queries.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries), encoding="utf-8")
+    lines = ["query-id\tcorpus-id\tscore", *(f"{q}\t{d}\t{g}" for q, d, g in qrels)]
     (root / "qrels" / "test.tsv").write_bytes(("\r\n".join(lines) + "\r\n").encode())
     return root
+
+
+def write_tiny_beir(root: Path) -> Path:
+    """The tiny dataset above under ``root`` (name it ``arguana`` to get ArguAna's identical-ids rule)."""
+    return write_beir(root, CORPUS, QUERIES, QRELS)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import ir_measures
 import pytest
-from beir_fixture import QRELS, write_tiny_beir
+from beir_fixture import QRELS, write_beir, write_tiny_beir
 from core_support import DATASETS
 
 from rankwise.evaluation import (
@@ -20,7 +20,7 @@ from rankwise.evaluation import (
     latency_summary,
     load_beir,
 )
-from rankwise.evaluation.beir import read_qrels
+from rankwise.evaluation.beir import SELF_MATCH_DATASETS, read_qrels
 from rankwise.evaluation.first_stage import tokenize
 from rankwise.evaluation.metrics import run_from_rankings
 
@@ -125,7 +125,7 @@ def test_latency_summary_in_milliseconds() -> None:
 
 # ------------------------------------------------------------------ evaluate
 def test_evaluate_reports_ir_measures_values_of_both_runs(tiny: Path) -> None:
-    report = evaluate(tiny, model="lexical", depth=10)
+    report = evaluate(tiny, model="lexical", depth=10, ignore_identical_ids=True)
     first, reranked = report.runs["first_stage"], report.runs["reranked"]
     assert set(first) == {"q1", "q2", "q3"}
     assert all("q1" not in docs for docs in (first["q1"], reranked["q1"]))  # self-match dropped
@@ -173,3 +173,59 @@ def test_scifact_bm25_first_stage_is_in_the_published_range() -> None:
     assert report.queries == 50
     assert 0.55 <= report.first_stage["nDCG@10"] <= 0.80  # all 300 queries: 0.663 (BEIR: 0.665)
     assert report.first_stage["R@100"] > 0.8
+
+
+# ------------------------------------------------------------------ issue 12, items 19 and 20
+def _cranfield_style(root: Path) -> Path:
+    """Ids are small integers in both files: query "1" and document "1" are unrelated."""
+    corpus = [
+        {"_id": "1", "title": "", "text": "boundary layer transition on a flat plate"},
+        {"_id": "2", "title": "", "text": "heat transfer in hypersonic flow"},
+        {"_id": "3", "title": "", "text": "slender wing theory"},
+    ]
+    queries = [{"_id": "1", "text": "flat plate boundary layer"}, {"_id": "2", "text": "hypersonic heat transfer"}]
+    return write_beir(root, corpus, queries, [("1", "1", 1), ("2", "2", 1)])
+
+
+def test_item19_identical_ids_are_kept_unless_the_dataset_needs_them_dropped(tmp_path: Path) -> None:
+    cran = _cranfield_style(tmp_path / "cranfield")
+    assert load_beir(cran).ignore_identical_ids is False
+    kept = evaluate(cran, model="lexical", depth=10)
+    assert kept.first_stage["nDCG@10"] == pytest.approx(1.0)  # each query's relevant doc shares its id
+    assert kept.to_json()["ignore_identical_ids"] is False
+    dropped = evaluate(cran, model="lexical", depth=10, ignore_identical_ids=True)
+    assert dropped.first_stage["nDCG@10"] == pytest.approx(0.0)  # what every dataset used to get
+    assert "1" not in dropped.runs["first_stage"]["1"]
+
+    # ArguAna-style: the folder's name switches the rule on; an explicit False switches it off.
+    assert {"arguana", "quora"} == SELF_MATCH_DATASETS
+    arguana = write_tiny_beir(tmp_path / "arguana")
+    assert load_beir(arguana).ignore_identical_ids is True
+    assert "q1" not in evaluate(arguana, model="lexical", depth=10).runs["first_stage"]["q1"]
+    assert "q1" in evaluate(arguana, model="lexical", depth=10, ignore_identical_ids=False).runs["first_stage"]["q1"]
+    assert "q1" in evaluate(write_tiny_beir(tmp_path / "tiny"), model="lexical", depth=10).runs["first_stage"]["q1"]
+
+
+def test_item20_duplicate_corpus_ids_are_an_error_naming_the_id(tiny: Path) -> None:
+    with (tiny / "corpus.jsonl").open("a") as handle:
+        handle.write(json.dumps({"_id": "d2", "title": "", "text": "a second d2"}) + "\n")
+    with pytest.raises(ValueError, match=r"line 7: duplicate document id 'd2' \(first on line 2\)"):
+        load_beir(tiny)
+
+
+def test_item20_a_bom_before_the_qrels_header_and_the_jsonl_is_handled(tiny: Path) -> None:
+    expected = read_qrels(tiny / "qrels" / "test.tsv")
+    for path in (tiny / "qrels" / "test.tsv", tiny / "corpus.jsonl", tiny / "queries.jsonl"):
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert read_qrels(tiny / "qrels" / "test.tsv") == expected  # the header is still recognised
+    data = load_beir(tiny)
+    assert data.qrels == expected
+    assert "d1" in data.corpus  # the BOM is not part of the first id
+    assert list(data.queries) == ["q1", "q2", "q3"]
+
+
+def test_corpus_that_is_not_utf8_names_the_line(tiny: Path) -> None:
+    with (tiny / "corpus.jsonl").open("ab") as handle:
+        handle.write(b'{"_id": "d9", "text": "caf\xe9"}\n')
+    with pytest.raises(ValueError, match=r"corpus\.jsonl, line 7: not valid UTF-8"):
+        load_beir(tiny)

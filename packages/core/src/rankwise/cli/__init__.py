@@ -14,7 +14,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from rankwise.cli._common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, InputError, read_documents
+from rankwise.cli._common import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command, InputError, one_line, read_documents
 from rankwise.errors import MissingDependencyError, RankwiseError, UnknownModelSpecError
 
 # The registration hook: one module per line, in the order `rankwise --help` lists them.
@@ -63,13 +63,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return commands()[args.command].run(args, out)
     except (InputError, UnknownModelSpecError, FileNotFoundError) as exc:
-        print(f"rankwise {args.command}: error: {exc}", file=sys.stderr)
+        print(f"rankwise {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (ValueError, TypeError) as exc:  # argument values rejected by the library (e.g. a bad text)
-        print(f"rankwise {args.command}: error: {exc}", file=sys.stderr)
+    except (ValueError, TypeError, RecursionError) as exc:  # argument values rejected by the library (a bad text)
+        print(f"rankwise {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (MissingDependencyError, RankwiseError) as exc:
-        print(f"rankwise {args.command}: error: {exc}", file=sys.stderr)
+        print(f"rankwise {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_FAILURE
     except BrokenPipeError:  # e.g. `rankwise rerank ... | head`
         return EXIT_OK
+    except OSError as exc:  # a model path or hub id that cannot be loaded, an unreadable file
+        print(f"rankwise {args.command}: error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT

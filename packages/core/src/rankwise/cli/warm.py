@@ -79,7 +79,9 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
 
     texts, count = _texts(args)
     bar = show_progress(not args.no_progress)  # before the model loads: it also silences the library's bars
-    reranker = Reranker(args.model, text_field=args.text_field, backend_options=cache_options(args.cache_dir, args.model))
+    reranker = Reranker(
+        args.model, text_field=args.text_field, backend_options=cache_options(args.cache_dir, args.model)
+    )
     chunks = [texts[i : i + WARM_CHUNK] for i in range(0, len(texts), WARM_CHUNK)]
     warmed = 0
     if bar:

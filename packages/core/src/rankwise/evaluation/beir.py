@@ -1,13 +1,18 @@
-"""Reading a BEIR-layout folder: ``corpus.jsonl``, ``queries.jsonl``, ``qrels/<split>.tsv``."""
+"""Reading a BEIR-layout folder: ``corpus.jsonl``, ``queries.jsonl``, ``qrels/<split>.tsv``.
+
+``SELF_MATCH_DATASETS`` lists the collections where a query is itself a corpus document
+under the same id (BEIR evaluates them with ``ignore_identical_ids``): only there is the
+document whose id equals the query id dropped by default.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rankwise.json_lines import json_objects
+from rankwise.json_lines import json_objects, text_lines
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,8 @@ class BeirDataset:
 
     ``queries`` holds only queries that have judgements in the split, in file
     order; query ``metadata`` is dropped on reading (SciFact's holds the labels).
+    ``ignore_identical_ids``: a document whose id equals the query id is never a candidate
+    (BEIR's rule for ArguAna and Quora, where each query is also a corpus document).
 
     >>> ds = BeirDataset("toy", "test", {"d": Document("d", "", "x")}, {"q": "x?"}, {"q": {"d": 1}})
     >>> len(ds.queries), ds.qrels["q"]
@@ -45,11 +52,25 @@ class BeirDataset:
     corpus: dict[str, Document]
     queries: dict[str, str]
     qrels: dict[str, dict[str, int]]
+    ignore_identical_ids: bool = False
+
+
+# BEIR's own choice (its README and evaluation scripts): ignore_identical_ids for these only.
+SELF_MATCH_DATASETS = frozenset({"arguana", "quora"})
+
+
+def needs_identical_ids_ignored(name: str) -> bool:
+    """Whether dataset ``name`` is one where a query is also a corpus document with the same id.
+
+    >>> needs_identical_ids_ignored("arguana"), needs_identical_ids_ignored("cranfield")
+    (True, False)
+    """
+    return name.lower() in SELF_MATCH_DATASETS
 
 
 def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, record in json_objects(handle, str(path)):
+    with path.open("rb") as handle:
+        for number, record in json_objects(text_lines(handle, str(path)), str(path)):
             if "_id" not in record:
                 raise ValueError(f"{path}, line {number}: expected a JSON object with an '_id' field")
             yield number, record
@@ -63,11 +84,19 @@ def _text(record: dict[str, Any], field: str, path: Path, number: int) -> str:
 
 
 def read_corpus(path: Path) -> dict[str, Document]:
-    """Documents by id, in file order."""
-    return {
-        str(r["_id"]): Document(str(r["_id"]), _text(r, "title", path, n), _text(r, "text", path, n))
-        for n, r in _json_lines(path)
-    }
+    """Documents by id, in file order; an id that occurs twice is an error naming it and both lines."""
+    corpus: dict[str, Document] = {}
+    lines: dict[str, int] = {}
+    for n, r in _json_lines(path):
+        doc_id = str(r["_id"])
+        if doc_id in corpus:
+            raise ValueError(
+                f"{path}, line {n}: duplicate document id {doc_id!r} (first on line {lines[doc_id]}); "
+                "each corpus document needs its own id"
+            )
+        corpus[doc_id] = Document(doc_id, _text(r, "title", path, n), _text(r, "text", path, n))
+        lines[doc_id] = n
+    return corpus
 
 
 def read_queries(path: Path) -> dict[str, str]:
@@ -76,9 +105,9 @@ def read_queries(path: Path) -> dict[str, str]:
 
 
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:
-    """``query-id<TAB>corpus-id<TAB>score`` lines (header optional, LF or CRLF) as ``{qid: {doc_id: grade}}``."""
+    """``query-id<TAB>corpus-id<TAB>score`` lines (header optional, LF or CRLF, a BOM ignored) as ``{qid: {doc_id: grade}}``."""
     qrels: dict[str, dict[str, int]] = {}
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         for number, line in enumerate(handle, start=1):
             fields = line.rstrip("\r\n").split("\t")
             if not line.strip() or (number == 1 and fields[0] == "query-id"):
@@ -100,33 +129,59 @@ def _spread(ids: list[str], count: int) -> list[str]:
     return [ids[(i * len(ids)) // count] for i in range(count)]
 
 
-def load_beir(dataset_dir: str | Path, *, split: str = "test", max_queries: int | None = None) -> BeirDataset:
+def load_beir(
+    dataset_dir: str | Path,
+    *,
+    split: str = "test",
+    max_queries: int | None = None,
+    qrels: str | Path | Mapping[str, Mapping[str, int]] | None = None,
+    ignore_identical_ids: bool | None = None,
+) -> BeirDataset:
     """Load a BEIR-layout folder, keeping only the queries judged in ``qrels/<split>.tsv``.
 
     ``max_queries`` keeps a deterministic sample of that many judged queries,
     evenly spaced through ``queries.jsonl`` (so a sample of SQuAD covers every article).
+    ``qrels`` replaces ``qrels/<split>.tsv``: a TREC qrels file (``qid 0 docid grade``), a
+    BEIR TSV, or a mapping. ``ignore_identical_ids=None`` decides by the folder's name
+    (`SELF_MATCH_DATASETS`); ``True``/``False`` overrides it.
     """
     root = Path(dataset_dir)
     paths = {
         "corpus": root / "corpus.jsonl",
         "queries": root / "queries.jsonl",
-        "qrels": root / "qrels" / f"{split}.tsv",
     }
+    if qrels is None:
+        paths["qrels"] = root / "qrels" / f"{split}.tsv"
+    elif not isinstance(qrels, Mapping):
+        paths["qrels"] = Path(qrels)
     for kind, path in paths.items():
         if not path.is_file():
+            if kind == "qrels" and qrels is not None:
+                raise FileNotFoundError(f"qrels file {path} does not exist")
             raise FileNotFoundError(f"{root} is not a BEIR-layout dataset: its {kind} file {path} does not exist")
     if max_queries is not None and (isinstance(max_queries, bool) or max_queries <= 0):
         raise ValueError(f"max_queries must be a positive integer or None, got {max_queries!r}")
-    qrels = read_qrels(paths["qrels"])
+    if isinstance(qrels, Mapping):
+        judgements = {str(q): {str(d): int(g) for d, g in docs.items()} for q, docs in qrels.items()}
+        qrels_name = "the qrels given"
+    else:
+        from rankwise.evaluation.trec import read_any_qrels
+
+        judgements = read_any_qrels(paths["qrels"])
+        qrels_name = str(paths["qrels"])
     all_queries = read_queries(paths["queries"])
-    judged = [qid for qid in all_queries if qid in qrels]
+    judged = [qid for qid in all_queries if qid in judgements]
     if not judged:
-        raise ValueError(f"no query in {paths['queries']} has judgements in {paths['qrels']}")
+        raise ValueError(f"no query in {paths['queries']} has judgements in {qrels_name}")
     kept = _spread(judged, max_queries) if max_queries is not None else judged
+    name = root.resolve().name
     return BeirDataset(
-        name=root.resolve().name,
+        name=name,
         split=split,
         corpus=read_corpus(paths["corpus"]),
         queries={qid: all_queries[qid] for qid in kept},
-        qrels={qid: qrels[qid] for qid in kept},
+        qrels={qid: judgements[qid] for qid in kept},
+        ignore_identical_ids=needs_identical_ids_ignored(name)
+        if ignore_identical_ids is None
+        else ignore_identical_ids,
     )

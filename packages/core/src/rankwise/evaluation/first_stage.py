@@ -104,6 +104,8 @@ class BM25FirstStage:
                 hits.append((doc_id, score))
         return hits
 
-    def search_many(self, queries: Sequence[tuple[str, str]], depth: int) -> dict[str, list[tuple[str, float]]]:
-        """`search` for each ``(query_id, text)``, excluding each query's own id from its results."""
-        return {qid: self.search(text, depth, exclude=qid) for qid, text in queries}
+    def search_many(
+        self, queries: Sequence[tuple[str, str]], depth: int, *, ignore_identical_ids: bool = False
+    ) -> dict[str, list[tuple[str, float]]]:
+        """`search` for each ``(query_id, text)``; ``ignore_identical_ids`` drops each query's own id."""
+        return {qid: self.search(text, depth, exclude=qid if ignore_identical_ids else None) for qid, text in queries}
