@@ -95,7 +95,8 @@ def test_the_engine_runs_the_first_pass_cached_and_reports_per_call(tiny_t5: str
     rr = Reranker(f"duot5:{tiny_t5}", backend_options={"first_pass": f"monot5:{tiny_t5}", "top_k": 3})
     first, report = rr.rerank_with_report(QUERY, DOCS)
     duo = rr.backends[0]
-    assert isinstance(duo, DuoT5Backend) and duo.first_pass is not None
+    assert isinstance(duo, DuoT5Backend)
+    assert duo.first_pass is not None
     assert not hasattr(duo, "last_run_report")  # nothing per call is stored on the shared backend
     (own,) = report.reports.values()
     assert own.pairs == 6  # type: ignore[attr-defined]

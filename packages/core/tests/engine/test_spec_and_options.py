@@ -1,0 +1,119 @@
+"""Issue 10 item 1: specs are typed objects that round-trip; options reach exactly the kind they name."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from rankwise_fakes import WordOverlapBackend
+
+from rankwise import Reranker, UnknownModelSpecError, parse_spec
+from rankwise.spec import ModelSpec, Source, Term
+from rankwise.term_options import route
+
+SOURCES = ["lexical", "first-stage", "cross-encoder:org/model", "bi-encoder:/tmp/minilm", "cohere:rerank-v3.5"]
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([1.0, 0.5, 0.25, 2.0, 1.3]), st.sampled_from(SOURCES), st.booleans()),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_a_spec_round_trips_through_its_string(parts: list[tuple[float, str, bool]]) -> None:
+    text = "+".join(f"{w:g}*{s}" + ("|lexical" if bar and s == "first-stage" else "") for w, s, bar in parts)
+    spec = parse_spec(text)
+    assert isinstance(spec, ModelSpec)
+    assert parse_spec(str(spec)) == spec
+    assert [t.weight for t in spec.terms] == [w for w, _, _ in parts]
+
+
+def test_terms_are_typed() -> None:
+    spec = parse_spec("0.7*cross-encoder:ms-marco+0.3*first-stage|lexical")
+    assert spec.terms == (
+        Term(0.7, Source("cross-encoder", "ms-marco")),
+        Term(0.3, Source("first-stage"), Source("lexical")),
+    )
+    assert spec.kinds == ("cross-encoder", "lexical")
+    assert spec.uses_first_stage
+
+
+def test_the_embedded_alias_keeps_its_name_and_expands() -> None:
+    spec = parse_spec("embedded")
+    assert str(spec) == "embedded"
+    assert spec.kinds == ("bi-encoder", "lexical")
+    assert parse_spec(spec.expanded()).terms == spec.terms
+
+
+@pytest.mark.parametrize("weight", ["nan", "inf", "1e309", "-1", "-inf"])
+def test_non_finite_or_negative_weights_are_rejected(weight: str) -> None:
+    with pytest.raises(UnknownModelSpecError, match="finite"):
+        parse_spec(f"{weight}*lexical+0.5*first-stage")
+
+
+def test_flat_options_for_a_fusion_are_an_error_not_a_type_error_inside_lexical() -> None:
+    with pytest.raises(ValueError, match="key backend_options by kind"):
+        Reranker("0.5*cross-encoder:x+0.5*lexical", backend_options={"precision": "bf16"})
+
+
+def test_options_for_a_kind_the_spec_does_not_use_raise_naming_it() -> None:
+    with pytest.raises(ValueError, match="'bi-encoder'"):
+        Reranker("lexical", backend_options={"bi-encoder": {"precision": "fp32"}})
+    with pytest.raises(ValueError, match="'cross-encoder'"):
+        Reranker("embedded", backend_options={"cross-encoder": {"backend": "torch"}})
+
+
+def test_keyed_options_reach_only_their_kind_and_alias_defaults_sit_underneath() -> None:
+    spec = parse_spec("embedded")
+    options = route(spec, {"bi-encoder": {"embedding_cache_dir": "/tmp/x"}}, {"bi-encoder": {"precision": "fp32"}})
+    assert options == [{"precision": "fp32", "embedding_cache_dir": "/tmp/x"}, {}]
+    assert route(parse_spec("lexical"), {"k1": 1.2}) == [{"k1": 1.2}]
+
+
+def test_mixed_flat_and_keyed_options_are_an_error() -> None:
+    with pytest.raises(ValueError, match="mixes kind keys"):
+        Reranker("lexical", backend_options={"lexical": {}, "k1": 1.0})
+
+
+def test_lexical_options_reach_the_lexical_backend_of_a_fusion() -> None:
+    rr = Reranker("0.5*lexical+0.5*first-stage", backend_options={"lexical": {"k1": 0.1, "b": 0.0}})
+    (backend,) = rr.backends
+    assert (backend.k1, backend.b) == (0.1, 0.0)  # type: ignore[attr-defined]
+
+
+def test_a_fallback_given_as_a_string_inherits_every_setting() -> None:
+    rr = Reranker(
+        "jina:m",
+        api_key="k-1",
+        base_url="http://127.0.0.1:9",
+        timeout=3.0,
+        max_concurrency=3,
+        chunk_size=40,
+        chunk_overlap=5,
+        backend_options={"max_retries": 0},
+        fallback="jina:other",
+    )
+    fallback = rr.fallback
+    assert isinstance(fallback, Reranker)
+    s = fallback.settings
+    assert (s.api_key, s.base_url, s.timeout, s.max_concurrency) == ("k-1", "http://127.0.0.1:9", 3.0, 3)
+    assert (s.chunk_size, s.chunk_overlap, dict(s.backend_options)) == (40, 5, {"max_retries": 0})
+    (backend,) = fallback.backends
+    assert backend.policy.max_retries == 0  # type: ignore[attr-defined]
+
+
+def test_a_key_is_never_handed_to_a_fallback_of_another_provider() -> None:
+    rr = Reranker("jina:m", api_key="jina-key", base_url="http://127.0.0.1:9", fallback="lexical")
+    assert rr.fallback is not None
+    assert rr.fallback.settings.api_key is None
+    assert rr.fallback.settings.base_url is None
+
+
+def test_a_given_backend_still_works_without_a_spec() -> None:
+    results = Reranker(WordOverlapBackend()).rerank("cats", ["dogs", "cats"])
+    assert [r.index for r in results] == [1, 0]
+    assert results[0].backend == "overlap"
+    assert math.isfinite(results[0].score)
