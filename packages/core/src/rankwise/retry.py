@@ -308,8 +308,8 @@ def _bounded(fn: Callable[[float], T], attempt: Attempt, policy: RetryPolicy) ->
     except BaseException:  # KeyboardInterrupt while waiting: nobody will read the answer
         attempt.abort()
         raise
-    if not finished:
-        attempt.abort()
+    if not finished:  # closing may block on the worker's locks: the caller does not wait for it
+        threading.Thread(target=attempt.abort, name="rankwise-abort", daemon=True).start()
         raise _overran(attempt, policy)
     ok, value = outcome[0]
     if ok:

@@ -6,7 +6,12 @@ provider documents them, enforces the provider's documents-per-request cap, and
 answers in the provider's response shape, best first (as the real APIs do).
 Scores come from `relevance`, so tests know the right ranking independently.
 
-Faults are consumed one per request, in order (`FakeRerankServer.script`).
+Faults are consumed one per request, in order (`FakeRerankServer.script`). Besides
+statuses, delays and broken answers, the server can trickle a valid answer one byte
+at a time (``Fault.trickle``: headers and body, or the body after complete headers)
+and echo the key it was sent in an error body (``Fault.echo``), as misbehaving
+servers and proxies do. ``/openai/v1/chat/completions`` answers like an
+OpenAI-compatible chat server (for `rankwise.backends.llm.chat_llm`).
 Written for the tests and `benchmarks/api_concurrency.py`; kept deliberately
 independent of rankwise's own provider descriptions.
 """
@@ -47,14 +52,35 @@ def logit(p: float) -> float:
 class Fault:
     """One scripted misbehaviour for the next request."""
 
-    kind: str  # "status", "delay", "malformed", "bad_index", "dup_index", "missing_index", "drop"
+    kind: str  # "status", "delay", "malformed", "bad_index", "dup_index", "missing_index", "drop", "trickle", "echo"
     status: int = 0
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    body: bytes | None = None  # "status": this body (with content_type) instead of the provider's error JSON
+    content_type: str = "application/json"
+    interval: float = 0.25  # "trickle": seconds between bytes
+    headers_too: bool = False  # "trickle": the status line and headers trickle as well
 
     @classmethod
-    def http(cls, status: int, retry_after: str | None = None) -> Fault:
-        return cls("status", status=status, headers={"Retry-After": retry_after} if retry_after is not None else {})
+    def http(cls, status: int, retry_after: str | None = None, *, text: str | None = None) -> Fault:
+        """An error status; ``text``: a plain-text body (a gateway's, not the provider's JSON)."""
+        return cls(
+            "status",
+            status=status,
+            headers={"Retry-After": retry_after} if retry_after is not None else {},
+            body=None if text is None else text.encode(),
+            content_type="application/json" if text is None else "text/plain",
+        )
+
+    @classmethod
+    def trickle(cls, *, interval: float = 0.25, headers_too: bool = False, lasting: float = 20.0) -> Fault:
+        """A valid answer, one byte every ``interval`` s, for at most ``lasting`` s (then the server hangs up)."""
+        return cls("trickle", interval=interval, headers_too=headers_too, delay=lasting)
+
+    @classmethod
+    def echo(cls, status: int) -> Fault:
+        """An error whose body repeats the key the client sent (as some servers and proxies do)."""
+        return cls("echo", status=status)
 
 
 @dataclass
@@ -121,6 +147,15 @@ def _pinecone(body: dict[str, Any]) -> tuple[str, list[str]]:
 
 def _tei(body: dict[str, Any]) -> tuple[str, list[str]]:
     return _str(body, "query"), _str_list(body.get("texts"), "texts")
+
+
+def _chat(body: dict[str, Any]) -> tuple[str, list[str]]:
+    _str(body, "model")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+        raise ProviderError(400, "messages must be a non-empty list of message objects")
+    text = str(messages[-1].get("content", ""))
+    return text, [text]
 
 
 # ---------------------------------------------------------------------------- response writers
@@ -195,6 +230,25 @@ def _infinity_out(ranked: Ranked, model: str) -> Any:
     }
 
 
+#: What the chat endpoint answers (a listwise permutation, as the listwise backend asks for).
+CHAT_ANSWER = "[2] > [1]"
+
+
+def _chat_out(ranked: Ranked, model: str) -> Any:
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": CHAT_ANSWER}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+
+
+def _error_openai(status: int, message: str) -> Any:
+    return {"error": {"message": message, "type": "invalid_request_error", "code": None}}
+
+
 def _error_detail(status: int, message: str) -> Any:
     return {"detail": message}
 
@@ -232,6 +286,7 @@ WIRE_FORMATS: dict[str, WireFormat] = {
     "tei": WireFormat("/rerank", _tei, _tei_out, _error_tei, 32, key_required=False),
     "vllm": WireFormat("/v1/rerank", _cohere_style, _vllm_out, _error_detail, 8, key_required=False),
     "infinity": WireFormat("/rerank", _cohere_style, _infinity_out, _error_detail, 8, key_required=False),
+    "openai": WireFormat("/v1/chat/completions", _chat, _chat_out, _error_openai, None),
 }
 
 
@@ -249,6 +304,8 @@ class FakeRerankServer:
         self.requests: list[Seen] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.trickling = 0  # connections a "trickle" fault is still sending on
+        self.echoed: list[str] = []  # keys an "echo" fault sent back
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
@@ -290,8 +347,16 @@ class FakeRerankServer:
         with self._lock:
             self._faults.clear()
             self.requests.clear()
+            self.echoed.clear()
             self.max_in_flight = 0
         self.latency = 0.0
+
+    def wait_until_no_trickle(self, within: float) -> bool:
+        """Whether every trickling connection has ended (the client hung up) within ``within`` s."""
+        ends = time.monotonic() + within
+        while self.trickling and time.monotonic() < ends:
+            time.sleep(0.05)
+        return self.trickling == 0
 
     def next_fault(self) -> Fault | None:
         with self._lock:
@@ -337,11 +402,13 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         owner.enter()
         try:
-            self._serve(owner)
+            trickle = self._serve(owner)
         finally:
-            owner.leave()
+            owner.leave()  # a trickle is not "in flight" for the concurrency tests: it is a hung connection
+        if trickle is not None:
+            self._trickle(owner, *trickle)
 
-    def _serve(self, owner: FakeRerankServer) -> None:
+    def _serve(self, owner: FakeRerankServer) -> tuple[Fault, bytes] | None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         provider, _, rest = self.path.lstrip("/").partition("/")
         wire = WIRE_FORMATS.get(provider)
@@ -362,7 +429,7 @@ class _Handler(BaseHTTPRequestHandler):
             owner.record(Seen(provider, self.path, dict(self.headers), body, documents, time.monotonic(), None))
             error = wire.error if wire is not None else _error_detail
             self._send(exc.status, error(exc.status, str(exc)))
-            return
+            return None
         owner.record(
             Seen(
                 provider,
@@ -378,19 +445,27 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(owner.latency)
         if fault is not None and fault.kind == "drop":
             self.close_connection = True
-            return
+            return None
         if fault is not None and fault.kind == "delay":
             time.sleep(fault.delay)
         if fault is not None and fault.kind == "status":
-            self._send(fault.status, wire.error(fault.status, f"scripted HTTP {fault.status}"), fault.headers)
-            return
+            if fault.body is not None:
+                self._send_raw(fault.status, fault.body, fault.content_type, fault.headers)
+            else:
+                self._send(fault.status, wire.error(fault.status, f"scripted HTTP {fault.status}"), fault.headers)
+            return None
+        if fault is not None and fault.kind == "echo":
+            sent = self._sent_key(wire)
+            owner.echoed.append(sent)
+            self._send(fault.status, wire.error(fault.status, f"invalid request for key {sent}"))
+            return None
         if fault is not None and fault.kind == "malformed":
             self._send_raw(200, b'{"results": [{"index": 0, "relevance_score": 0.5}', "application/json")
-            return
+            return None
         if wire.cap is not None and len(documents) > wire.cap:
             message = f"too many documents: {len(documents)} > {wire.cap} per request"
             self._send(400 if provider != "tei" else 413, wire.error(400, message))
-            return
+            return None
         scored = ((i, relevance(query, d)) for i, d in enumerate(documents))
         ranked = sorted(scored, key=lambda p: p[1], reverse=True)
         if fault is not None and fault.kind == "bad_index":
@@ -400,7 +475,37 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "missing_index":
             ranked = ranked[:-1]
         model = str(body.get("model", "tei"))
+        if fault is not None and fault.kind == "trickle":
+            return fault, json.dumps(wire.write(ranked, model)).encode()
         self._send(200, wire.write(ranked, model))
+        return None
+
+    def _trickle(self, owner: FakeRerankServer, fault: Fault, data: bytes) -> None:
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+        out = head.encode() + data
+        ends = time.monotonic() + fault.delay
+        with owner._lock:
+            owner.trickling += 1
+        try:
+            if not fault.headers_too:
+                self.wfile.write(head.encode())
+                out = data
+            for i in range(len(out)):
+                if time.monotonic() > ends:
+                    break
+                time.sleep(fault.interval)
+                self.wfile.write(out[i : i + 1])
+        except OSError:  # the client hung up: what the deadline tests wait for
+            pass
+        finally:
+            self.close_connection = True
+            with owner._lock:
+                owner.trickling -= 1
+
+    def _sent_key(self, wire: WireFormat) -> str:
+        if wire.auth == "api-key":
+            return self.headers.get("Api-Key") or ""
+        return (self.headers.get("Authorization") or "").removeprefix("Bearer ")
 
     def _check_auth(self, owner: FakeRerankServer, provider: str, wire: WireFormat) -> None:
         if wire.auth == "api-key":

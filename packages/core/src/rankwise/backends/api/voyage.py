@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import socket
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -51,8 +52,7 @@ class VoyageBackend(ApiBackend):
         errors = require("voyageai.error", extra="voyage", purpose="the voyage rerank backend")
         self._sdk_error = errors.VoyageError
         self.ladder = ErrorLadder(timeouts=(errors.Timeout,), transport=(errors.APIConnectionError,), status=_status)
-        requests = require("requests", extra="voyage", purpose="the voyage rerank backend")
-        self._pool = self._sessions = ClientPool(requests.Session, close=lambda session: session.close())
+        self._pool = self._sessions = ClientPool(self._session, close=lambda session: session.close())
         truncation = self.options.get("truncation", True)
         if not isinstance(truncation, bool):
             raise TypeError(f"backend_options['truncation'] must be True or False, got {truncation!r}")
@@ -61,6 +61,25 @@ class VoyageBackend(ApiBackend):
     @classmethod
     def from_spec(cls, model: str, config: BackendConfig) -> VoyageBackend:
         return cls(model, config)
+
+    def _session(self) -> Any:
+        """A ``requests.Session`` whose connections can be shut by an abandoned attempt (see `_watched_pools`)."""
+        requests = require("requests", extra="voyage", purpose="the voyage rerank backend")
+        pools = _watched_pools()
+
+        base: Any = requests.adapters.HTTPAdapter
+
+        class Adapter(base):  # type: ignore[misc]
+            def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+                super().init_poolmanager(*args, **kwargs)
+                self.poolmanager.pool_classes_by_scheme = pools
+
+        session = requests.Session()
+        for prefix in ("http://", "https://"):
+            session.mount(prefix, Adapter())
+        if self._voyageai.proxy:
+            session.proxies = self._requestor._requests_proxies_arg(self._voyageai.proxy)
+        return session
 
     def _client_kwargs(self, timeout: float) -> dict[str, Any]:
         return {"api_key": self._api_key, "max_retries": 0, "timeout": timeout, "base_url": self.base_url}
@@ -139,19 +158,39 @@ class _Seen:
 
     def requests_response(self, response: Any, *args: object, **kwargs: object) -> Any:
         self.headers = response.headers
-        attempt = current_attempt()
-        if attempt is not None:  # stopped past its time limit: end the connection the body trickles in on
-            attempt.on_abort(lambda: _shut(response))
         return response
 
     async def aiohttp_response(self, session: object, context: object, params: Any) -> None:
         self.headers = params.response.headers
 
 
-def _shut(response: Any) -> None:
-    connection = getattr(response.raw, "connection", None) or getattr(response.raw, "_connection", None)
-    sock = getattr(connection, "sock", None)
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-    response.close()
+@functools.cache
+def _watched_pools() -> dict[str, type]:
+    """urllib3 pool classes whose connections, on sending, register a socket shutdown with the current attempt.
+
+    An attempt the watchdog abandons then ends at once, wherever the server stalls it
+    (headers or body); closing a ``requests.Session`` would only close idle connections.
+    """
+    urllib3 = require("urllib3", extra="voyage", purpose="the voyage rerank backend")
+
+    def watched(base: type) -> type:
+        def getresponse(self: Any, *args: Any, **kwargs: Any) -> Any:
+            attempt, sock = current_attempt(), self.sock
+            if attempt is not None and sock is not None:
+                attempt.on_abort(lambda: _shut(sock))
+            return base.getresponse(self, *args, **kwargs)  # type: ignore[attr-defined]
+
+        return type(f"Watched{base.__name__}", (base,), {"getresponse": getresponse})
+
+    pool, connection = urllib3.connectionpool, urllib3.connection
+    return {
+        "http": type("WatchedPool", (pool.HTTPConnectionPool,), {"ConnectionCls": watched(connection.HTTPConnection)}),
+        "https": type(
+            "WatchedHTTPSPool", (pool.HTTPSConnectionPool,), {"ConnectionCls": watched(connection.HTTPSConnection)}
+        ),
+    }
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed by the worker
+        sock.shutdown(socket.SHUT_RDWR)
