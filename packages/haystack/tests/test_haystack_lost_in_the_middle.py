@@ -41,9 +41,11 @@ def test_serialisation_round_trip() -> None:
 
 
 def test_bad_settings() -> None:
-    with pytest.raises(ValueError, match="top_n"):
+    with pytest.raises(ValueError, match="top_k must be"):
         RankwiseLostInTheMiddleRanker(top_k=0)
     with pytest.raises(ValueError, match="word_count_threshold"):
         RankwiseLostInTheMiddleRanker(word_count_threshold=-3)
-    with pytest.raises(ValueError, match="top_n"):
+    with pytest.raises(ValueError, match="top_k must be"):
         RankwiseLostInTheMiddleRanker().run(documents=ranked(3), top_k=0)
+    with pytest.raises(ValueError, match="top_k must be"):
+        RankwiseLostInTheMiddleRanker(top_k=True)

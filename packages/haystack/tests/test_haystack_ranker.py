@@ -63,7 +63,8 @@ def test_replaced_documents_with_core_scores_and_untouched_inputs() -> None:
         original = docs[int(doc.id[1:])]
         assert doc is not original
         assert doc.content == original.content
-        assert doc.meta == original.meta
+        assert {k: v for k, v in doc.meta.items() if k != "score_kind"} == original.meta
+        assert doc.meta["score_kind"] == "bm25"
 
 
 def test_top_k_is_top_n_and_run_arguments_override_init() -> None:
@@ -110,7 +111,7 @@ def test_bad_input_and_settings() -> None:
         ranker.run(query="", documents=make_docs())
     with pytest.raises(ValueError, match="top_k"):
         RankwiseRanker(top_k=0)
-    with pytest.raises(ValueError, match="top_n"):
+    with pytest.raises(ValueError, match="top_k must be"):  # Haystack's name, not the core's top_n (item 17)
         ranker.run(query=QUERY, documents=make_docs(), top_k=-1)
     with pytest.raises(ValueError, match="api_key=Secret"):
         RankwiseRanker(reranker_kwargs={"api_key": "sk-plain"})
@@ -120,9 +121,10 @@ def test_bad_input_and_settings() -> None:
 
 
 def test_init_is_cheap_and_warm_up_is_idempotent() -> None:
-    ranker = RankwiseRanker(model="no-such-kind:x")  # nothing is parsed or loaded in __init__
-    assert ranker._reranker is None
+    with pytest.raises(ValueError, match="no-such-kind"):  # the spec is parsed in __init__ (issue 12 item 17)
+        RankwiseRanker(model="no-such-kind:x")
     good = RankwiseRanker(model="lexical")
+    assert good._reranker is None  # nothing built or loaded before warm_up
     good.warm_up()
     first = good._reranker
     good.warm_up()

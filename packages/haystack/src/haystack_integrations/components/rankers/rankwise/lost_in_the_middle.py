@@ -5,6 +5,7 @@ from typing import Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
 
+from haystack_integrations.components.rankers.rankwise._documents import check_top_k
 from rankwise import lost_in_the_middle
 
 
@@ -26,7 +27,8 @@ class RankwiseLostInTheMiddleRanker:
     """
 
     def __init__(self, top_k: int | None = None, word_count_threshold: int | None = None) -> None:
-        lost_in_the_middle([], top_n=top_k, word_count_threshold=word_count_threshold)  # the core validates both
+        check_top_k(top_k)
+        lost_in_the_middle([], word_count_threshold=word_count_threshold)  # the core validates it
         self.top_k = top_k
         self.word_count_threshold = word_count_threshold
 
@@ -44,6 +46,7 @@ class RankwiseLostInTheMiddleRanker:
         self, documents: list[Document], top_k: int | None = None, word_count_threshold: int | None = None
     ) -> dict[str, list[Document]]:
         """Reorder ``documents``; ``top_k``/``word_count_threshold`` override the init values."""
+        check_top_k(top_k)
         return {
             "documents": lost_in_the_middle(
                 documents,

@@ -1,0 +1,54 @@
+"""Haystack `Document` in and out: the text the core scores, independent scored copies, option checks, spans."""
+
+import copy
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from haystack import Document
+from haystack.tracing.tracer import Span, tracer
+
+from rankwise.adapter_support import kind_key, not_bool
+
+#: The ``meta`` key of the score's kind (``Document.score`` holds the score).
+SCORE_KIND_KEY = kind_key("score")
+
+
+def check_top_k(value: object) -> None:
+    """``top_k`` is Haystack's name for rankwise's ``top_n``: the error names the one the caller used."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+        raise ValueError(f"top_k must be a positive integer or None, got {value!r}")
+
+
+def check_threshold(value: object) -> None:
+    not_bool("score_threshold", value)
+
+
+def text_of(doc: Document, index: int, meta_fields: list[str], separator: str) -> str:
+    """``meta_fields`` values and ``content`` joined with ``separator``, as in Haystack's own rankers."""
+    if not isinstance(doc, Document):
+        raise TypeError(f"document at index {index} is a {type(doc).__name__}, expected a haystack Document")
+    if doc.content is None:
+        raise ValueError(f"document at index {index} (id {doc.id!r}) has no text content to rank")
+    meta = [str(doc.meta[k]) for k in meta_fields if doc.meta.get(k) is not None]
+    return separator.join([*meta, doc.content])
+
+
+def scored_copy(doc: Document, score: float, kind: str) -> Document:
+    """``doc`` with ``score`` set and its kind in ``meta``; meta, embeddings and blob are copies, not shared."""
+    return dataclasses.replace(
+        doc,
+        score=score,
+        meta={**copy.deepcopy(doc.meta), SCORE_KIND_KEY: kind},
+        embedding=None if doc.embedding is None else list(doc.embedding),
+        sparse_embedding=copy.deepcopy(doc.sparse_embedding),
+        blob=copy.deepcopy(doc.blob),
+    )
+
+
+@contextmanager
+def rerank_span(operation: str, tags: dict[str, Any]) -> Iterator[Span]:
+    """A ``haystack.tracing`` span (a child of the component's run span); no-op while tracing is off."""
+    with tracer.trace(operation, tags=tags) as span:
+        yield span
