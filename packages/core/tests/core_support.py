@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+
+
+def load_module(path: Path, name: str) -> ModuleType:
+    """Import the file ``path`` once as module ``name`` (pytest's importlib mode puts no test folder on the path)."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
 
 WORDS = [
     "the",

@@ -19,6 +19,7 @@ from rankwise.backends.encoders.cross_encoder_modes import (
     logits_to_scores,
     resolve_mode,
 )
+from rankwise.backends.encoders.model_source import quiet_progress_bars
 from rankwise.backends.encoders.pair_batches import pair_batches
 
 
@@ -41,6 +42,7 @@ class CrossEncoderBackend:
     """
 
     default_normalization: Normalization = "sigmoid"
+    score_kind = "logit"
     max_batch_size = TEXTS_PER_CALL
 
     def __init__(
@@ -67,14 +69,15 @@ class CrossEncoderBackend:
         self.max_length = max_length
         self.batch_size = batch_size
         self.max_tokens_per_batch = max_tokens_per_batch
-        self.model = st.CrossEncoder(
-            model,
-            device=device,
-            max_length=max_length,
-            trust_remote_code=trust_remote_code,
-            activation_fn=torch.nn.Identity(),
-            **model_kwargs,
-        )
+        with quiet_progress_bars():
+            self.model = st.CrossEncoder(
+                model,
+                device=device,
+                max_length=max_length,
+                trust_remote_code=trust_remote_code,
+                activation_fn=torch.nn.Identity(),
+                **model_kwargs,
+            )
         self.model.eval()
         self.num_labels = int(self.model.num_labels)
         check_num_labels(model, self.num_labels)

@@ -60,7 +60,9 @@ def _warn_once(model: str, cause: str) -> None:
         if model in _WARNED:
             return
         _WARNED.add(model)
-    logger.warning("cross-encoder:%s runs on torch fp32 (same scores, slower): the ONNX default failed: %s", model, cause)
+    logger.warning(
+        "cross-encoder:%s runs on torch fp32 (same scores, slower): the ONNX default failed: %s", model, cause
+    )
 
 
 def _onnx(model: str, config: BackendConfig, options: dict[str, Any]) -> Backend:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rankwise.backends.base import Normalization
+from rankwise.errors import BackendError
 
 CROSS_ENCODER_MODES: dict[str, tuple[str, ...]] = {"torch": ("fp32", "bf16"), "onnx": ("fp32", "int8")}
 # What ``cross-encoder:X`` runs with no backend/precision options on a CPU (measured: docs/benchmarks.md, "Speed"):
@@ -26,6 +27,27 @@ CROSS_ENCODER_MODES: dict[str, tuple[str, ...]] = {"torch": ("fp32", "bf16"), "o
 # but moved nDCG@10 by more than 0.005 on SciFact with the benchmark model, so it is opt-in. Without
 # onnxruntime installed the default is torch fp32, which gives the same scores.
 DEFAULT_CPU_MODE: dict[str, str] = {"backend": "onnx", "precision": "fp32"}
+
+
+class ModeUnavailableError(BackendError):
+    """A cross-encoder mode cannot run this model's architecture (its ONNX export fails or is not exact).
+
+    ``architecture`` is the model's class (``Qwen2ForSequenceClassification``), ``mode`` the mode asked for
+    (``"onnx fp32"``); the message says which other mode to use.
+
+    >>> err = ModeUnavailableError("no", backend="cross-encoder:m", architecture="BertModel", mode="onnx int8")
+    >>> (err.architecture, err.mode, isinstance(err, RuntimeError))
+    ('BertModel', 'onnx int8', True)
+    """
+
+    def __init__(self, message: str, *, backend: str, architecture: str, mode: str) -> None:
+        if "backend_options" not in message:
+            message += "; torch runs every architecture: backend_options={'backend': 'torch'}"
+        super().__init__(message, backend=backend)
+        self.architecture = architecture
+        self.mode = mode
+
+
 # Texts the Reranker hands over per ``score`` call: enough to bucket by token length, bounded memory.
 TEXTS_PER_CALL = 256
 
