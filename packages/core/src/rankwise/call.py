@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,34 @@ def prepare_call(
     texts = document_texts(documents, text_field=text_field, text_getter=text_getter)
     first_stage = _first_stage(first_stage_scores, len(texts)) if uses_first_stage else None
     return Call(query, texts, n, threshold, first_stage)
+
+
+CUTS = ("top_n", "score_threshold", "first_stage_scores")
+
+
+def cut_arguments(cuts: Mapping[str, Any]) -> dict[str, Any]:
+    """``top_n``, ``score_threshold`` and ``first_stage_scores`` (``None`` when absent); others are an error.
+
+    >>> cut_arguments({"top_n": 3})
+    {'top_n': 3, 'score_threshold': None, 'first_stage_scores': None}
+    """
+    unknown = sorted(set(cuts) - set(CUTS))
+    if unknown:
+        raise TypeError(f"unexpected keyword arguments {unknown}: rerank takes {', '.join(CUTS)}")
+    return {k: cuts.get(k) for k in CUTS}
+
+
+def document_ids(documents: Sequence[Any]) -> list[str]:
+    """Each document's id for traces: a mapping's ``"id"``, an object's ``id``, else its input position.
+
+    >>> document_ids([{"id": "d7"}, "plain text"])
+    ['d7', '1']
+    """
+    ids = []
+    for position, document in enumerate(documents):
+        value = document.get("id") if isinstance(document, Mapping) else getattr(document, "id", None)
+        ids.append(str(value) if value is not None and not isinstance(document, str) else str(position))
+    return ids
 
 
 def _first_stage(scores: Sequence[float] | None, count: int) -> Scores | None:

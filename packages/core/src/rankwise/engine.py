@@ -43,6 +43,7 @@ from rankwise.backends.capabilities import (
     Reporting,
     SetDependent,
     TokenCutting,
+    Warmable,
 )
 from rankwise.cache import ScoreCache
 from rankwise.chunking import LongDocuments, chunk_words, truncate_words
@@ -123,6 +124,16 @@ class Engine:
         size = cap or self.batch_size
         ordered = sorted(missing, key=len, reverse=True)
         return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+    def warm(self, backends: Sequence[Backend], texts: Sequence[str]) -> int:
+        """Hand each `Warmable` backend the texts rerank will give it (cut alike); the number handed, summed."""
+        handed = 0
+        for backend in backends:
+            if isinstance(backend, Warmable):
+                units = sorted({u for t in texts for u in self.units(backend, t)})
+                backend.warm(units)
+                handed += len(units)
+        return handed
 
     # ------------------------------------------------------------------ check, finish
     @staticmethod

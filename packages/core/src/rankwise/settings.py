@@ -48,6 +48,7 @@ class RerankerSettings:
     timeout: float | None = None
     max_concurrency: int = 8
     backend_options: Mapping[str, Any] = field(default_factory=dict)
+    trace_content: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "batch_size", optional_positive_int("batch_size", self.batch_size))

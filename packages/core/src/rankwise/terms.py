@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from rankwise.backends.base import Backend, BackendConfig
-from rankwise.backends.capabilities import DeclaresScoreKind
+from rankwise.backends.capabilities import Closable, DeclaresScoreKind
 from rankwise.backends.registry import create_backend
+from rankwise.call import Call
 from rankwise.engine import Engine, Scores, TermRun, first_error
 from rankwise.fusion import TermScores
 from rankwise.score_kind import ScoreKind
@@ -69,6 +70,13 @@ def build_terms(spec: ModelSpec, config: BackendConfig, options: Sequence[Mappin
     ]
 
 
+def close_terms(terms: Sequence[BuiltTerm]) -> None:
+    """Close every distinct `Closable` backend of ``terms`` once."""
+    for backend in {id(b): b for t in terms for b in (t.backend, t.fallback) if b is not None}.values():
+        if isinstance(backend, Closable):
+            backend.close()
+
+
 def _source_for(term: BuiltTerm, first_stage: Scores | None, spec: ModelSpec) -> Backend | None:
     """The backend that scores this term in this call; ``None`` means the caller's first-stage scores."""
     if term.backend is not None:
@@ -90,14 +98,10 @@ def _term_scores(term: BuiltTerm, backend: Backend | None, raw: Scores) -> TermS
 
 
 def score_terms(
-    engine: Engine,
-    terms: Sequence[BuiltTerm],
-    spec: ModelSpec,
-    query: str,
-    texts: Sequence[str],
-    first_stage: Scores | None,
+    engine: Engine, terms: Sequence[BuiltTerm], spec: ModelSpec, call: Call
 ) -> tuple[list[TermScores], CallStats]:
     """Every term's raw scores, one term after another."""
+    query, texts, first_stage = call.query, call.texts, call.first_stage
     stats = CallStats()
     out: list[TermScores] = []
     for term in terms:
@@ -112,14 +116,10 @@ def score_terms(
 
 
 async def ascore_terms(
-    engine: Engine,
-    terms: Sequence[BuiltTerm],
-    spec: ModelSpec,
-    query: str,
-    texts: Sequence[str],
-    first_stage: Scores | None,
+    engine: Engine, terms: Sequence[BuiltTerm], spec: ModelSpec, call: Call
 ) -> tuple[list[TermScores], CallStats]:
     """Every term's raw scores, independent terms concurrently (a failure cancels the others)."""
+    query, texts, first_stage = call.query, call.texts, call.first_stage
     sources = [_source_for(t, first_stage, spec) for t in terms]
     distinct = list(dict.fromkeys(b for b in sources if b is not None))
     try:
