@@ -5,13 +5,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import traceback
 
 import pytest
-from api_cases import KEY, KINDS, SPECS, documents, reranker
+from api_cases import FAST, KEY, KINDS, SPECS, documents, reranker
 from rerank_api_server import FakeRerankServer, Fault, free_port
 
 from rankwise import BackendConfig, BackendError, Reranker
+from rankwise.backends.llm.chat_llm import ChatLLM
 from rankwise.errors import MissingApiKeyError
+from rankwise.retry import RetryPolicy
 
 HOSTED_ENV = {
     "cohere": "CO_API_KEY or COHERE_API_KEY",
@@ -130,3 +133,70 @@ def test_serialised_backend_config_says_where_the_key_comes_from(server: FakeRer
     assert settings["api_key_env"] == ["CO_API_KEY", "COHERE_API_KEY"]
     assert KEY not in json.dumps(settings)
     assert "api_key" not in {f.name for f in dataclasses.fields(BackendConfig) if f.repr}
+
+
+def chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and every exception reachable through ``__cause__`` / ``__context__``."""
+    seen: list[BaseException] = []
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        pending += [current.__cause__, current.__context__]
+    return seen
+
+
+async def fail_with_echoed_key(kind: str, mode: str, server: FakeRerankServer) -> BackendError:
+    """Run ``kind`` (a rerank API, or ``openai``: ChatLLM) against a server that echoes the key twice."""
+    server.script(Fault.echo(503), Fault.echo(400))  # retried (and logged as retried), then refused
+    messages = [{"role": "user", "content": "rank"}]
+    llm = ChatLLM("m", "listwise:m", base_url=f"{server.url}/openai/v1", api_key=KEY, policy=RetryPolicy(**FAST))
+    rr = reranker(kind, server) if kind != "openai" else None
+
+    async def run() -> object:
+        if rr is None:
+            return llm.complete(messages) if mode == "sync" else await llm.acomplete(messages)
+        return rr.rerank("red apple", documents(4)) if mode == "sync" else await rr.arerank("red apple", documents(4))
+
+    with pytest.raises(BackendError) as info:
+        await run()
+    assert server.echoed == [KEY, KEY], "the server really sent the key back"
+    return info.value
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("kind", ["cohere", "voyage", "jina", "tei", "openai"])
+async def test_an_echoed_key_is_in_no_traceback_chain_or_log_record(
+    kind: str, mode: str, server: FakeRerankServer, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # issue 12 item 4: masking str(exc) is not enough when the unmasked original rides along as the cause
+    for name in LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+    error = await fail_with_echoed_key(kind, mode, server)
+    assert "HTTP 400" in str(error)
+    assert "***" in str(error)  # the echo is shown, masked
+    logging.getLogger("an.application").error("rerank failed", exc_info=error)  # what logger.exception prints
+    printed = "".join(traceback.format_exception(error))
+    assert "rerank failed" in caplog.text
+    assert "HTTP 400" in printed
+    shown = [printed, caplog.text, *capfd.readouterr()]
+    shown += [text for exc in chain(error) for text in (str(exc), repr(exc))]
+    assert [text for text in shown if KEY in text] == []
+
+
+@pytest.mark.parametrize("level", [logging.DEBUG, logging.INFO])
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_the_voyage_sdk_logs_error_bodies_without_the_key(
+    level: int, mode: str, server: FakeRerankServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # issue 12 item 6: the SDK logs "Voyage API error received" with the server's message at INFO
+    caplog.set_level(level, logger="voyage")
+    await fail_with_echoed_key("voyage", mode, server)
+    voyage = [r.getMessage() for r in caplog.records if r.name == "voyage"]
+    if mode == "sync":  # the async path logs the response line, not the error body
+        assert any("***" in m for m in voyage), voyage  # the SDK did log the echoed body, masked
+    assert voyage
+    assert not [m for m in voyage if KEY in m]
+    assert KEY not in caplog.text
