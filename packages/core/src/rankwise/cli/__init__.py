@@ -23,6 +23,7 @@ SUBCOMMANDS: list[str] = [
     "rankwise.cli.evaluate",
     "rankwise.cli.warm",
     "rankwise.cli.models",
+    "rankwise.cli.compare",
     "rankwise.serve.cli",
     "rankwise.ray.cli",
 ]
