@@ -15,10 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from rankwise.spec import ModelSpec
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -36,7 +33,7 @@ class Alias:
 
 
 def _embedded() -> Alias:
-    from rankwise import embedded
+    import rankwise.embedded as embedded
 
     return Alias("embedded", embedded.embedded_spec, embedded.BACKEND_OPTIONS, embedded.embedded_calibration)
 
@@ -58,15 +55,15 @@ def resolve_alias(name: str) -> Alias | None:
     return make() if make is not None else None
 
 
-def alias_options(spec: ModelSpec) -> Mapping[str, Mapping[str, Any]]:
-    """The default backend options of the alias ``spec`` was written as (none for other specs)."""
-    alias = resolve_alias(spec.alias) if spec.alias is not None else None
+def alias_options(name: str | None) -> Mapping[str, Mapping[str, Any]]:
+    """The default backend options of the alias called ``name`` (none for ``None``, a spec's ``alias``)."""
+    alias = resolve_alias(name) if name is not None else None
     return alias.options if alias is not None else {}
 
 
-def alias_calibration(spec: ModelSpec) -> str | None:
-    """The calibration file shipped for the alias ``spec`` was written as, if any."""
-    alias = resolve_alias(spec.alias) if spec.alias is not None else None
+def alias_calibration(name: str | None) -> str | None:
+    """The calibration file shipped for the alias called ``name``, if any."""
+    alias = resolve_alias(name) if name is not None else None
     return alias.calibration() if alias is not None and alias.calibration is not None else None
 
 

@@ -20,7 +20,7 @@ def choose_calibration(
     """The calibration to use, checked against ``spec``; the alias's shipped one unless another normalisation
     is asked for; an error for ``normalize="calibrated"`` without any."""
     if given is None and normalize in (None, "calibrated"):
-        given = alias_calibration(spec)
+        given = alias_calibration(spec.alias)
     if given is None:
         if normalize == "calibrated":
             raise ValueError("normalize='calibrated' needs calibration=FILE (fit one with `rankwise calibrate`)")

@@ -66,7 +66,7 @@ class Reranker:
         self.model = model.strip() if isinstance(model, str) else model.name
         fallback_spec = parse_spec(fallback) if isinstance(fallback, str) else None
         also = fallback_spec.kinds if fallback_spec is not None else ()
-        self._term_options = route(self.spec, backend_options, alias_options(self.spec), also_allowed=also)
+        self._term_options = route(self.spec, backend_options, alias_options(self.spec.alias), also_allowed=also)
         self.calibration = choose_calibration(calibration, self.spec, normalize)
         self._engine, self._config = self.settings.engine(), self.settings.backend_config()
         self._steps = CallSteps(self.settings, self.spec, self.model, self.calibration)
