@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from rankwise.validation import optional_positive_int
+
 T = TypeVar("T")
 
 
@@ -35,12 +37,8 @@ def lost_in_the_middle(
     >>> lost_in_the_middle(list(range(1, 11)))
     [1, 3, 5, 7, 9, 10, 8, 6, 4, 2]
     """
-    if top_n is not None and (isinstance(top_n, bool) or not isinstance(top_n, int) or top_n <= 0):
-        raise ValueError(f"top_n must be a positive integer or None, got {top_n!r}")
-    if word_count_threshold is not None and (
-        isinstance(word_count_threshold, bool) or not isinstance(word_count_threshold, int) or word_count_threshold <= 0
-    ):
-        raise ValueError(f"word_count_threshold must be a positive integer or None, got {word_count_threshold!r}")
+    top_n = optional_positive_int("top_n", top_n)
+    word_count_threshold = optional_positive_int("word_count_threshold", word_count_threshold)
     selected = list(items[:top_n] if top_n is not None else items)
     if word_count_threshold is not None:
         count = word_count or (lambda item: len(str(item).split()))

@@ -24,9 +24,10 @@ def optional_positive_int(name: str, value: object) -> int | None:
     """`positive_int`, or ``None`` for ``None``."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) <= 0:
-        raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
-    return int(value)
+    try:
+        return positive_int(name, value)
+    except ValueError:
+        raise ValueError(f"{name} must be a positive integer or None, got {value!r}") from None
 
 
 def optional_number(name: str, value: object) -> float | None:

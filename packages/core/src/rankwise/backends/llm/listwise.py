@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 
 from rankwise.backends.base import BackendConfig, Normalization
 from rankwise.backends.llm.chat_llm import ChatLLM, LLMCallable
-from rankwise.backends.llm.listwise_prompts import PROMPTS, PromptBuilder, cut_words
+from rankwise.backends.llm.listwise_prompts import PROMPTS, PromptBuilder
 from rankwise.backends.llm.permutation import parse_permutation
 from rankwise.backends.llm.token_estimate import count_message_tokens, token_counter
+from rankwise.chunking import truncate_words
 from rankwise.score_kind import ScoreKind
+from rankwise.validation import positive_int
 
 logger = logging.getLogger("rankwise")
 
@@ -121,8 +123,7 @@ class ListwiseBackend:
         chat_options: dict[str, object] | None = None,
     ) -> None:
         for label, value in (("window_size", window_size), ("stride", stride), ("passes", passes)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{label} must be a positive integer, got {value!r}")
+            positive_int(label, value)
         if window_size < 2:
             raise ValueError(f"window_size must be at least 2 (one passage has nothing to rank), got {window_size}")
         if stride > window_size:
@@ -166,7 +167,9 @@ class ListwiseBackend:
 
     def messages(self, query: str, passages: Sequence[str]) -> list[dict[str, str]]:
         """The chat messages for one window (passages cut to ``max_words``)."""
-        return self.build_messages(query, [cut_words(p, self.max_words) for p in passages])
+        return self.build_messages(
+            query, [p if self.max_words is None else truncate_words(p, self.max_words) for p in passages]
+        )
 
     def estimate_cost(self, query: str, texts: Sequence[str]) -> CostEstimate:
         """LLM calls and prompt tokens a run over ``texts`` will take.

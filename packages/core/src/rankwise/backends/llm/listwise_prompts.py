@@ -71,15 +71,3 @@ def rankllm_messages(query: str, passages: Sequence[str]) -> list[Message]:
 
 
 PROMPTS: dict[str, PromptBuilder] = {"rankgpt": rankgpt_messages, "rankllm": rankllm_messages}
-
-
-def cut_words(text: str, max_words: int | None) -> str:
-    """At most ``max_words`` whitespace-separated words (RankGPT cuts passages to 300).
-
-    >>> cut_words("a b c d", 2)
-    'a b'
-    """
-    if max_words is None:
-        return text
-    words = text.split()
-    return text if len(words) <= max_words else " ".join(words[:max_words])

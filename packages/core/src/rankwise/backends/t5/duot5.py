@@ -11,6 +11,7 @@ from rankwise.backends.base import Backend, BackendConfig, Normalization, local_
 from rankwise.backends.llm.prompt_tokens import check_template
 from rankwise.backends.t5.t5_scorer import T5TrueFalse
 from rankwise.score_kind import ScoreKind
+from rankwise.validation import positive_int
 
 DUOT5_TEMPLATE = "Query: {query} Document0: {document0} Document1: {document1} Relevant:"
 INPUT_ORDER = "input"
@@ -79,8 +80,7 @@ class DuoT5Backend:
         first_pass_options: Mapping[str, Any] | None = None,
         **model_kwargs: Any,
     ) -> None:
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
+        top_k = positive_int("top_k", top_k)
         if first_pass is None:
             raise ValueError(
                 "duot5 needs a first pass to pick its top-k: pass backend_options={'first_pass': "
