@@ -18,6 +18,7 @@ from rankwise.backends.encoders.cross_encoder_modes import (
     check_num_labels,
     logits_to_scores,
     resolve_mode,
+    warn_if_bf16_is_emulated,
 )
 from rankwise.backends.encoders.model_source import quiet_progress_bars
 from rankwise.backends.encoders.pair_batches import pair_batches
@@ -58,7 +59,7 @@ class CrossEncoderBackend:
         trust_remote_code: bool = False,
         **model_kwargs: Any,
     ) -> None:
-        resolve_mode({"backend": "torch", "precision": precision}, device)
+        _, precision = resolve_mode({"backend": "torch", "precision": precision}, device)  # "auto" is fp32
         st = require("sentence_transformers", extra="cross-encoder", purpose="the cross-encoder backend")
         torch = require("torch", extra="cross-encoder", purpose="the cross-encoder backend")
         if num_threads is not None:
@@ -86,6 +87,8 @@ class CrossEncoderBackend:
             "sigmoid" if self.num_labels == 2 or isinstance(default, torch.nn.Sigmoid) else "none"
         )
         self._device = self.model.device
+        if precision == "bf16":
+            warn_if_bf16_is_emulated(self._device.type)
 
     @contextlib.contextmanager
     def _precision(self) -> Iterator[None]:

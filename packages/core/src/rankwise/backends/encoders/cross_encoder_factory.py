@@ -30,7 +30,7 @@ def cross_encoder_from_spec(model: str, config: BackendConfig) -> Backend:
     True
     """
     options = dict(config.options)
-    explicit = "backend" in options or "precision" in options
+    explicit = options.get("backend") is not None or options.get("precision") not in (None, "auto")
     backend, precision = resolve_mode(options, config.device)
     options.pop("backend", None)
     options["precision"] = precision

@@ -7,12 +7,17 @@ Modes are chosen with ``backend_options`` (see `CROSS_ENCODER_MODES`):
 - ``{"backend": "torch", "precision": "bf16"}`` — bf16 matrix multiplies with fp32 accumulation.
 - ``{"backend": "onnx", "precision": "fp32" | "int8"}`` — ONNX Runtime.
 
-With no options a CPU run gets `DEFAULT_CPU_MODE`, picked by measurement (docs/benchmarks.md, "Speed").
+With no options (or ``precision="auto"``) a CPU run gets `DEFAULT_CPU_MODE`, picked by measurement
+(docs/benchmarks.md, "Speed"); "auto" never picks bf16, and an explicit bf16 on a CPU without bf16 hardware
+(AVX512-BF16 or AMX, see `rankwise.cpu_features`) logs one warning: there it is emulated, and was measured
+5x slower than fp32 (AMD EPYC, AVX2 only).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -61,9 +66,13 @@ def resolve_mode(options: Mapping[str, Any], device: str | None) -> tuple[str, s
     ('torch', 'bf16')
     >>> resolve_mode({}, "cuda")
     ('torch', 'fp32')
+    >>> resolve_mode({"precision": "auto"}, None) == resolve_mode({}, None)
+    True
     """
     backend = options.get("backend")
     precision = options.get("precision")
+    if precision == "auto":
+        precision = None
     on_cpu = device is None or str(device).startswith("cpu")
     if backend is None:
         if precision is None and on_cpu:
@@ -79,6 +88,31 @@ def resolve_mode(options: Mapping[str, Any], device: str | None) -> tuple[str, s
         allowed = ", ".join(f"{b}: {list(p)}" for b, p in CROSS_ENCODER_MODES.items())
         raise ValueError(f"precision {precision!r} is not available with backend {backend!r} (available: {allowed})")
     return backend, precision
+
+
+_BF16_WARNED = threading.Event()
+
+
+def warn_if_bf16_is_emulated(device_type: str) -> bool:
+    """Log once per process that bf16 runs emulated on this CPU (no AVX512-BF16, no AMX); ``True`` if it is.
+
+    >>> isinstance(warn_if_bf16_is_emulated("cuda"), bool)
+    True
+    """
+    from rankwise.cpu_features import cpu_features
+
+    features = cpu_features()
+    if device_type != "cpu" or features.native_bf16:
+        return False
+    if not _BF16_WARNED.is_set():
+        _BF16_WARNED.set()
+        logging.getLogger("rankwise").warning(
+            "precision='bf16' on %s, which has no bf16 hardware (AVX512-BF16 or AMX): bf16 is emulated and "
+            "was measured 5x slower than fp32 on such a CPU; leave precision unset (or 'auto') for the fastest "
+            "exact mode",
+            features.model or "this CPU",
+        )
+    return True
 
 
 def default_normalization_of(model_config: Any, num_labels: int) -> Normalization:
