@@ -21,7 +21,7 @@ import numpy as np
 from rankwise.embedded import embedded_model_path
 from rankwise.evaluation import BM25FirstStage, compute_metrics, load_beir
 from rankwise.evaluation.metrics import run_from_rankings
-from rankwise.normalize import normalize
+from rankwise.fusion import TermScores, fuse
 from rankwise.reranker import Reranker
 
 
@@ -53,7 +53,11 @@ def main() -> None:
     for share in grid:
         rankings = {}
         for qid, (ids, lex, sem) in candidates.items():
-            fused = share * normalize(sem, "minmax") + (1 - share) * normalize(lex, "minmax")
+            terms = [
+                TermScores("bi-encoder", "similarity", share, sem),
+                TermScores("first-stage", "first-stage", 1 - share, lex),
+            ]
+            fused = fuse(terms, normalization=None, label="embedded").scores  # the core's own fusion formula
             rankings[qid] = [ids[i] for i in np.argsort(-fused, kind="stable")]
         metrics = compute_metrics(data.qrels, run_from_rankings(rankings))
         results[str(share)] = metrics
