@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-import types
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
 import pytest
@@ -42,13 +40,12 @@ class KeyedBackend:
 
 
 @pytest.fixture
-def keyed_kind(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A backend kind ``keyed:<model>`` that sees the api_key, registered for one test."""
-    module = types.ModuleType("rankwise_haystack_keyed_backend")
-    module.KeyedBackend = KeyedBackend  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, module.__name__, module)
-    monkeypatch.setitem(registry._KINDS, "keyed", registry._Kind(f"{module.__name__}:KeyedBackend", True, "test"))
+def keyed_kind() -> Iterator[None]:
+    """A backend kind ``keyed:<model>`` that sees the api_key, registered (public plugin API) for one test."""
+    registry.register_kind("keyed", KeyedBackend, help="test")
     KeyedBackend.keys = []
+    yield
+    registry.unregister_kind("keyed")
 
 
 def test_replaced_documents_with_core_scores_and_untouched_inputs() -> None:
