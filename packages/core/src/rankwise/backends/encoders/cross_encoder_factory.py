@@ -17,7 +17,7 @@ from rankwise.backends.base import Backend, BackendConfig
 from rankwise.backends.encoders.cross_encoder_modes import ModeUnavailableError, resolve_mode
 
 logger = logging.getLogger("rankwise")
-ONNX_ONLY_OPTIONS = ("onnx_cache_dir",)  # options the torch runtime does not take
+ONNX_ONLY_OPTIONS = ("onnx_cache_dir", "int8_format")  # options the torch runtime does not take
 _WARNED: set[str] = set()
 _WARNED_LOCK = threading.Lock()
 

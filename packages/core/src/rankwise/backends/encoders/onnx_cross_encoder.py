@@ -12,8 +12,10 @@ the model's identity, so later processes load them in a second.
 from __future__ import annotations
 
 import os
+import platform
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,41 +46,110 @@ from rankwise.backends.encoders.onnx_export import (
     session_feeds,
 )
 from rankwise.backends.encoders.pair_batches import pair_batches
+from rankwise.cpu_features import CpuFeatures
 
 __all__ = [
     "EXPORT_VERSION",
-    "INT8_FILE",
+    "INT8_FORMATS",
     "OPSET",
     "OnnxCrossEncoderBackend",
     "_runs_like",
     "default_cache_dir",
     "export_onnx",
     "feed_forward_outputs",
+    "int8_file",
+    "int8_format_for",
     "quantize_int8",
     "quantize_onnx",
 ]
 
 _EXPORT_LOCK = threading.Lock()
-INT8_FILE = "model.int8-v2.onnx"  # renamed when the recipe changes, so an old quantization is not reused
+INT8_RECIPE = "v3"  # renamed when the recipe changes, so an old quantization is not reused
 
 
-def quantize_onnx(fp32: Path, *, architecture: str = "this model") -> Path:
-    """``model.int8-v2.onnx`` beside ``fp32``: per-channel int8 weights, feed-forward outputs kept in fp32.
+@dataclass(frozen=True)
+class Int8Format:
+    """How the int8 model's weights are stored, which picks ONNX Runtime's kernels.
 
-    Every MatMul and fused Attention is quantized except each layer's feed-forward output projection
-    (the MatMul after GELU, whose activations have the widest range): keeping those 6 of 24 in fp32
-    lowered the mean |logit error| from 0.211 to 0.126 on the benchmark model (SciFact, 1,000 pairs)
-    for about 18% of int8's speed; keeping a single layer's lowered it at most to 0.174 (measured
-    2026-11-25, `benchmarks/speed/int8_variants.py`; nDCG@10 on all 300 SciFact test queries with
-    every MatMul quantized moved -0.0056 from fp32, just outside the 0.005 bar). Graphs whose node
-    names do not follow the BERT export have every MatMul quantized.
+    Activations are always uint8 (dynamic quantization); ``weight_type`` ``"QInt8"`` gives U8S8 kernels,
+    ``"QUInt8"`` U8U8 ones, and ``reduce_range`` keeps weights to 7 bits.
     """
-    target = fp32.with_name(INT8_FILE)
+
+    name: str
+    weight_type: str
+    reduce_range: bool
+    why: str
+
+
+U8S8 = Int8Format("u8s8", "QInt8", False, "VNNI (or ARM dot products) sums u8 x s8 products in 32 bits: no saturation")
+U8U8 = Int8Format(
+    "u8u8",
+    "QUInt8",
+    False,
+    "x86 without VNNI: ONNX Runtime's U8S8 kernels sum pairs of u8 x s8 products in 16 bits (VPMADDUBSW), "
+    "which saturates; its U8U8 kernels widen to 16 bits first (VPMADDWD) and do not",
+)
+U8S8_REDUCED = Int8Format(
+    "u8s7",
+    "QInt8",
+    True,
+    "x86 without VNNI, ONNX Runtime's other remedy: 7-bit weights keep every 16-bit pair sum in range",
+)
+INT8_FORMATS = {f.name: f for f in (U8S8, U8U8, U8S8_REDUCED)}
+
+
+def int8_format_for(features: CpuFeatures) -> Int8Format:
+    """The int8 format for a CPU, per ONNX Runtime's quantization guidance (docs: "Quantize ONNX models").
+
+    With VNNI (AVX512-VNNI or AVX-VNNI) or on ARM (dot-product instructions), U8S8; on x86 without VNNI
+    (AVX2-only and AVX-512 without VNNI), U8U8, which ORT advises for the saturation U8S8 suffers there.
+    U8U8 and 7-bit U8S8 compute exactly (no saturation) on every CPU, so their accuracy measured on one
+    machine is their accuracy on all (docs/benchmarks.md, "int8 per CPU class").
+
+    >>> from rankwise.cpu_features import CpuFeatures
+    >>> int8_format_for(CpuFeatures("EPYC 7B13", frozenset({"avx2"}))).name
+    'u8u8'
+    >>> int8_format_for(CpuFeatures("Xeon 8481C", frozenset({"avx2", "avx512f", "avx512_vnni"}))).name
+    'u8s8'
+    """
+    x86 = bool({"avx2", "avx512f"} & features.flags) or platform.machine().lower() in ("x86_64", "amd64", "i686")
+    if features.has_vnni or not x86:
+        return U8S8
+    return U8U8
+
+
+def int8_file(fmt: Int8Format) -> str:
+    """``model.int8-v3-u8s8.onnx``: the recipe and the format in the name, so CPUs sharing a cache never mix them."""
+    return f"model.int8-{INT8_RECIPE}-{fmt.name}.onnx"
+
+
+def quantize_onnx(fp32: Path, *, architecture: str = "this model", fmt: Int8Format | None = None) -> Path:
+    """The int8 model beside ``fp32``: per-channel int8 weights, feed-forward outputs kept in fp32.
+
+    ``fmt`` defaults to `int8_format_for` this CPU. Every MatMul and fused Attention is quantized except
+    each layer's feed-forward output projection (the MatMul after GELU, whose activations have the widest
+    range): keeping those 6 of 24 in fp32 lowered the mean |logit error| from 0.211 to 0.126 on the
+    benchmark model (SciFact, 1,000 pairs) for about 18% of int8's speed; keeping a single layer's lowered
+    it at most to 0.174 (measured 2026-11-25, `benchmarks/speed/int8_variants.py`; nDCG@10 on all 300
+    SciFact test queries with every MatMul quantized moved -0.0056 from fp32, just outside the 0.005 bar).
+    Graphs whose node names do not follow the BERT export have every MatMul quantized.
+    """
+    if fmt is None:
+        from rankwise.cpu_features import cpu_features
+
+        fmt = int8_format_for(cpu_features())
+    target = fp32.with_name(int8_file(fmt))
     if target.exists():
         return target
     keep_fp32 = feed_forward_outputs(fp32)
     try:
-        atomic_write(lambda path: quantize_int8(fp32, path, keep_fp32=keep_fp32), target, suffix=".onnx.tmp")
+        atomic_write(
+            lambda path: quantize_int8(
+                fp32, path, keep_fp32=keep_fp32, weight_type=fmt.weight_type, reduce_range=fmt.reduce_range
+            ),
+            target,
+            suffix=".onnx.tmp",
+        )
     except OSError as exc:
         raise OnnxCacheError(
             f"cannot write the int8 model to {target.parent} ({exc}): pass a writable backend_options['onnx_cache_dir']",
@@ -126,9 +197,14 @@ class OnnxCrossEncoderBackend:
         onnx_cache_dir: str | os.PathLike[str] | None = None,
         trust_remote_code: bool = False,
         revision: str | None = None,
+        int8_format: str | None = None,
     ) -> None:
         if precision not in ("fp32", "int8"):
             raise ValueError(f"the onnx backend runs precision 'fp32' or 'int8', got {precision!r}")
+        if int8_format is not None and int8_format not in INT8_FORMATS:
+            raise ValueError(
+                f"int8_format must be one of {list(INT8_FORMATS)} (or unset: this CPU's), got {int8_format!r}"
+            )
         ort = require("onnxruntime", extra="onnx", purpose="the ONNX cross-encoder backend")
         transformers = require("transformers", extra="onnx", purpose="the ONNX cross-encoder backend")
         self.name = f"cross-encoder:{model}#onnx-{precision}"
@@ -151,7 +227,8 @@ class OnnxCrossEncoderBackend:
             config = transformers.AutoConfig.for_model(**saved)
             self.architecture = architecture_of(config)
             if precision == "int8":
-                path = quantize_onnx(path, architecture=self.architecture)
+                fmt = INT8_FORMATS[int8_format] if int8_format is not None else None
+                path = quantize_onnx(path, architecture=self.architecture, fmt=fmt)
         self.model_path = path
         self.num_labels = int(config.num_labels)
         check_num_labels(model, self.num_labels)

@@ -1,0 +1,145 @@
+"""int8 vs fp32 ranking fidelity per int8 format, on THIS machine's CPU, recorded with its model name and flags.
+
+For each SciFact test query, BM25 (bm25s) retrieves the top ``--depth`` documents; the ONNX fp32 model and
+each int8 format (``u8s8``: ONNX Runtime's U8S8 kernels; ``u8u8``; ``u8s7``: U8S8 with 7-bit weights) rerank
+them; nDCG@10 of each is compared with fp32's, and the logits' differences are summarised. The result goes
+to ``benchmarks/results/speed/int8_fidelity-<cpu class>.json``, one file per CPU class (never mixed).
+
+U8U8 and U8S7 compute exactly (no 16-bit saturation) on every x86 CPU, so their figures measured here are
+their figures on an AVX2-only CPU too; U8S8 is exact only with VNNI (or on ARM): on a CPU without VNNI it
+saturates, which is what this script cannot show on a VNNI machine.
+
+Run: ``python -m benchmarks.speed.int8_fidelity --model DIR [--queries 300] [--depth 100]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from benchmarks.speed.data import ROOT
+from benchmarks.speed.fidelity import bm25_candidates, ndcg10
+
+RESULTS = ROOT / "benchmarks" / "results" / "speed"
+CACHE = ROOT / ".cache" / "bench" / "int8-fidelity"
+
+
+def cpu_class() -> tuple[str, dict[str, Any]]:
+    """A file-name-safe class for this CPU (vendor + ISA level) and its full record."""
+    from rankwise.cpu_features import cpu_features
+
+    features = cpu_features()
+    record = features.as_record()
+    vendor = "amd" if "AMD" in features.model else "intel" if "Intel" in features.model else "cpu"
+    level = (
+        "amx"
+        if "amx" in features.flags
+        else "avx512-vnni"
+        if features.has_vnni and "avx512f" in features.flags
+        else "avx512"
+        if "avx512f" in features.flags
+        else "avx2-vnni"
+        if features.has_vnni
+        else "avx2"
+        if "avx2" in features.flags
+        else "other"
+    )
+    return f"{vendor}-{level}", record
+
+
+def score_mode(
+    model_dir: str, mode: str, queries: list[tuple[str, str]], candidates: dict[str, Any], key: str
+) -> tuple[dict[str, dict[str, float]], float]:
+    """``{qid: {doc id: logit}}`` for one mode ("fp32" or an int8 format), cached on disk, and the seconds it took."""
+    path = CACHE / f"{key}-{mode}.json"
+    if path.exists():
+        saved = json.loads(path.read_text())
+        return saved["run"], float(saved["seconds"])
+    from rankwise.backends.encoders.onnx_cross_encoder import OnnxCrossEncoderBackend
+
+    options: dict[str, Any] = {"precision": "fp32"} if mode == "fp32" else {"precision": "int8", "int8_format": mode}
+    backend = OnnxCrossEncoderBackend(model_dir, max_length=512, **options)
+    started = time.perf_counter()
+    run: dict[str, dict[str, float]] = {}
+    for qid, query in queries:
+        docs = candidates[qid]
+        scores = backend.score(query, [text for _, text in docs])
+        run[qid] = {did: float(s) for (did, _), s in zip(docs, scores, strict=True)}
+    seconds = time.perf_counter() - started
+    print(f"  {mode}: {sum(len(c) for c in candidates.values())} pairs in {seconds:.0f}s", file=sys.stderr, flush=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"run": run, "seconds": seconds}))
+    return run, seconds
+
+
+def measure(model_dir: str, *, n_queries: int, depth: int, formats: list[str]) -> dict[str, Any]:
+    from rankwise.backends.encoders.model_identity import model_fingerprint
+    from rankwise.backends.encoders.onnx_cross_encoder import INT8_RECIPE, int8_format_for
+    from rankwise.cpu_features import cpu_features
+
+    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    cls, cpu = cpu_class()
+    queries, candidates = bm25_candidates(n_queries, depth)
+    key = f"{model_fingerprint(model_dir)}-q{n_queries}-d{depth}-{cls}-{INT8_RECIPE}"
+    reference, fp32_seconds = score_mode(model_dir, "fp32", queries, candidates, key)
+    fp32_ndcg = ndcg10(reference)
+    bm25_run = {qid: {did: float(depth - r) for r, (did, _) in enumerate(docs)} for qid, docs in candidates.items()}
+    out: dict[str, Any] = {
+        "cpu_class": cls,
+        "cpu": cpu,
+        "chosen_format_on_this_cpu": int8_format_for(cpu_features()).name,
+        "model": model_dir,
+        "queries": n_queries,
+        "depth": depth,
+        "pairs": sum(len(c) for c in candidates.values()),
+        "bm25_ndcg10": ndcg10(bm25_run),
+        "fp32": {"ndcg10": fp32_ndcg, "seconds": fp32_seconds},
+        "int8": {},
+        "started": started,
+        "load_before": load_before,
+    }
+    ref = np.array([reference[q][d] for q in reference for d in reference[q]])
+    for fmt in formats:
+        run, seconds = score_mode(model_dir, fmt, queries, candidates, key)
+        got = np.array([run[q][d] for q in reference for d in reference[q]])
+        same_top10 = sum(_top10(run[q]) == _top10(reference[q]) for q in reference)
+        out["int8"][fmt] = {
+            "ndcg10": ndcg10(run),
+            "delta_vs_fp32": ndcg10(run) - fp32_ndcg,
+            "mean_abs_logit_diff": float(np.mean(np.abs(got - ref))),
+            "max_abs_logit_diff": float(np.max(np.abs(got - ref))),
+            "queries_with_identical_top10": int(same_top10),
+            "seconds": seconds,
+        }
+    out["finished"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+    out["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    return out
+
+
+def _top10(run: dict[str, float]) -> list[str]:
+    return sorted(run, key=lambda d: -run[d])[:10]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True, help="a local cross-encoder directory (benchmarks/build_model.py)")
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--depth", type=int, default=100)
+    parser.add_argument("--formats", nargs="+", default=["u8s8", "u8u8", "u8s7"])
+    args = parser.parse_args()
+    result = measure(args.model, n_queries=args.queries, depth=args.depth, formats=args.formats)
+    path = RESULTS / f"int8_fidelity-{result['cpu_class']}.json"
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+    print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
