@@ -66,8 +66,10 @@ async def test_pipeline_run_and_run_async(store: InMemoryDocumentStore, spec: st
     want = expected(store, reranker)
     assert [d for d, _ in pairs(out)] == [d for d, _ in want]
     assert [s for _, s in pairs(out)] == pytest.approx([s for _, s in want])
-    for doc in out:  # content and meta are the store's; only the score is new
-        assert (doc.content, doc.meta) == next((t, m) for i, t, m in CORPUS if i == doc.id)
+    for doc in out:  # content and meta are the store's; only the score and its kind are new
+        meta = {k: v for k, v in doc.meta.items() if k != "score_kind"}
+        assert (doc.content, meta) == next((t, m) for i, t, m in CORPUS if i == doc.id)
+        assert doc.meta["score_kind"] == reranker.rerank(QUERY, ["x"])[0].score_kind
     assert pairs((await pipeline.run_async(inputs()))["reorder"]["documents"]) == pairs(out)
 
 

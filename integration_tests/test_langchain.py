@@ -57,9 +57,11 @@ async def test_contextual_compression_retriever(retriever: BaseRetriever, rerank
     out = pipeline.invoke(QUERY)
     assert pairs(out) == expected(reranker, retrieved, 4)
     meta = {doc_id: m for doc_id, _, m in CORPUS}
-    for doc in out:  # text, id and metadata survive the trip; only the score is added
+    for doc in out:  # text, id and metadata survive the trip; only the score and its kind are added
         assert doc.page_content == next(text for doc_id, text, _ in CORPUS if doc_id == doc.id)
-        assert {k: v for k, v in doc.metadata.items() if k != "relevance_score"} == meta[doc.id]
+        added = ("relevance_score", "relevance_score_kind")
+        assert {k: v for k, v in doc.metadata.items() if k not in added} == meta[doc.id]
+        assert doc.metadata["relevance_score_kind"] == reranker.rerank(QUERY, ["x"])[0].score_kind
     assert pairs(await pipeline.ainvoke(QUERY)) == pairs(out)
 
 

@@ -92,8 +92,10 @@ async def test_query_engine_sync_and_async(
     response = engine.query(QUERY)
     assert pairs(response.source_nodes) == lost_in_the_middle(expected(reranker, retrieved, 5))
     assert all(type(n.score) is float for n in response.source_nodes)
-    for node in response.source_nodes:  # the nodes themselves are the index's: text, id, metadata
-        assert node.node.metadata == next(m for doc_id, _, m in CORPUS if doc_id == node.node.node_id)
+    for node in response.source_nodes:  # copies of the index's nodes: text, id, metadata, plus the score's kind
+        metadata = {k: v for k, v in node.node.metadata.items() if k != "score_kind"}
+        assert metadata == next(m for doc_id, _, m in CORPUS if doc_id == node.node.node_id)
+        assert node.node.metadata["score_kind"] == reranker.rerank(QUERY, ["x"])[0].score_kind
     assert rerank_events.names == ["ReRankStartEvent", "ReRankEndEvent"]
 
     again = await engine.aquery(QUERY)
