@@ -317,8 +317,9 @@ class CompareReport:
                 color="#c0392b" if on_front else "#34495e",
                 zorder=3,
             )
+            label = short_label(name)
             axes.annotate(
-                name if len(name) <= 40 else name[:37] + "...",
+                label if len(label) <= 40 else label[:37] + "...",
                 (max(latency, 1e-3), quality),
                 textcoords="offset points",
                 xytext=(6, 4),
@@ -367,7 +368,7 @@ body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; font-size: 0.9em; }}
 th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: right; }}
 th:first-child, td:first-child {{ text-align: left; }}
-tr:nth-child(2) {{ background: #f4f4f4; font-style: italic; }}
+tbody tr:first-child {{ background: #f4f4f4; font-style: italic; }}
 .recommendation {{ margin: 1em 0; padding: 0.6em 1em; background: #eef6ee; border-left: 4px solid #27ae60; }}
 </style></head>
 <body>
@@ -401,6 +402,15 @@ tr:nth-child(2) {{ background: #f4f4f4; font-style: italic; }}
             if model.ranking:
                 write_trec_run(root / "runs" / f"{slug(model.spec)}.trec", model.ranking, tag=slug(model.spec))
         return paths
+
+
+def short_label(spec: str) -> str:
+    """A spec with each local path cut to its last two parts, for the plot (the tables keep the full spec).
+
+    >>> short_label("0.7*cross-encoder:/models/ce/v2+0.3*first-stage")
+    '0.7*cross-encoder:ce/v2+0.3*first-stage'
+    """
+    return re.sub(r"(?<=:)/(?:[^+|*/]+/)*(?=[^+|*/]+/[^+|*/]+)", "", spec)
 
 
 def slug(spec: str) -> str:
