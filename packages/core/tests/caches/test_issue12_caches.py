@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from bi_encoder_support import build_tiny_bi_encoder
 
-from rankwise.backends.encoders.bi_encoder import BiEncoderBackend
+from rankwise.backends.encoders.bi_encoder import WHOLE_CHARS_PER_TOKEN, BiEncoderBackend
 from rankwise.backends.encoders.embedding_store import (
     FILE_NAME,
     SCHEMA_VERSION,
@@ -392,7 +392,12 @@ def test_item12_cut_to_tokens_ignores_zero_width_space_words(tiny: tuple[str, st
     assert isinstance(backend, TokenCutting)
     text = " ".join(["\u200b"] * 300) + " cats eat fish"
     assert backend.cut_to_tokens(text).endswith("cats eat fish")  # the 300 "words" are no tokens
-    long = " ".join(["cats eat fish"] * 40)
+    np.testing.assert_allclose(backend.embed_documents([backend.cut_to_tokens(text)]), backend.embed_documents([text]))
+    flood = " ".join(["\u200b"] * 3000) + " cats eat fish"  # long enough to be cut by tokens, not returned whole
+    assert len(flood) > WHOLE_CHARS_PER_TOKEN * backend.max_length
+    assert backend.cut_to_tokens(flood).endswith("cats eat fish")
+    long = " ".join(["cats eat fish"] * 100)
+    assert len(long) > WHOLE_CHARS_PER_TOKEN * backend.max_length
     cut = backend.cut_to_tokens(long)
     assert len(backend.model.tokenizer(cut)["input_ids"]) == 16  # exactly what the model reads, specials included
     assert long.startswith(cut)
