@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,75 @@ def test_two_label_models_use_the_logit_difference(tmp_path: Path) -> None:
     ] == pytest.approx(expected, abs=1e-5)
 
 
-def test_missing_model_directory_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(Exception, match=r"does-not-exist|not a valid|Repo id|not found|No such"):
-        Reranker(f"cross-encoder:{tmp_path / 'does-not-exist'}").rerank("q", ["d"])
+def test_item6_missing_model_directory_is_a_clear_error(tmp_path: Path) -> None:
+    from rankwise.backends.encoders.model_source import ModelNotFoundError
+
+    missing = tmp_path / "does-not-exist"
+    for mode in ({}, EXACT, {"backend": "onnx"}):
+        with pytest.raises(ModelNotFoundError, match=re.escape(f"no such directory: {missing}")) as raised:
+            Reranker(f"cross-encoder:{missing}", backend_options=mode).rerank("q", ["d"])
+        assert isinstance(raised.value, FileNotFoundError)
+    with pytest.raises(ModelNotFoundError, match=r"no such directory: .*not-there"):
+        Reranker("cross-encoder:./not-there/model").rerank("q", ["d"])
+
+
+def test_item6_hub_id_with_the_hub_offline_names_the_offline_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rankwise.backends.encoders.model_source import HubUnreachableError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    with pytest.raises(HubUnreachableError, match="HF_HUB_OFFLINE") as raised:
+        Reranker("cross-encoder:org/never-downloaded").rerank("q", ["d"])
+    assert "'embedded'" in str(raised.value)
+    assert "local directory" in str(raised.value)
+    assert isinstance(raised.value, ConnectionError)
+
+
+def test_item6_hub_id_with_the_hub_unreachable_fails_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from rankwise.backends.encoders.model_source import HubUnreachableError, resolve_model_source
+
+    with socket.socket() as s:  # a loopback port nobody listens on: connections are refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(HubUnreachableError, match=re.escape(f"127.0.0.1:{port}") + ".*is unreachable"):
+        resolve_model_source("org/never-downloaded")
+    # the same model already in the cache loads from it, without asking the hub
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--org--cached"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    (repo / "snapshots" / commit).mkdir(parents=True)
+    (repo / "snapshots" / commit / "config.json").write_text("{}")
+    source = resolve_model_source("org/cached")
+    assert source.local_files_only
+    assert source.load_kwargs() == {"local_files_only": True}
+
+
+def test_item6_cuda_on_a_cpu_only_torch_is_a_clear_error(tiny_cross_encoder: str) -> None:
+    import torch
+
+    from rankwise.backends.encoders.model_source import DeviceUnavailableError
+
+    if torch.cuda.is_available():
+        pytest.skip("this torch has a usable GPU")
+    with pytest.raises(DeviceUnavailableError, match=r"device='cuda'.*use device='cpu'") as raised:
+        Reranker(f"cross-encoder:{tiny_cross_encoder}", device="cuda").rerank("q", ["d"])
+    assert isinstance(raised.value, ValueError)
+
+
+def test_item6_loading_prints_no_weight_progress_bars(
+    tiny_cross_encoder: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from rankwise.backends.encoders.cross_encoder import CrossEncoderBackend
+
+    capfd.readouterr()
+    CrossEncoderBackend(tiny_cross_encoder, max_length=128)
+    assert "Loading weights" not in capfd.readouterr().err

@@ -20,7 +20,7 @@ from rankwise.backends.encoders.cross_encoder_modes import (
     resolve_mode,
     warn_if_bf16_is_emulated,
 )
-from rankwise.backends.encoders.model_source import quiet_progress_bars
+from rankwise.backends.encoders.model_source import check_device, quiet_progress_bars, resolve_model_source
 from rankwise.backends.encoders.pair_batches import pair_batches
 
 
@@ -60,6 +60,8 @@ class CrossEncoderBackend:
         **model_kwargs: Any,
     ) -> None:
         _, precision = resolve_mode({"backend": "torch", "precision": precision}, device)  # "auto" is fp32
+        source = resolve_model_source(model, revision=model_kwargs.get("revision"))
+        check_device(device)
         st = require("sentence_transformers", extra="cross-encoder", purpose="the cross-encoder backend")
         torch = require("torch", extra="cross-encoder", purpose="the cross-encoder backend")
         if num_threads is not None:
@@ -72,11 +74,12 @@ class CrossEncoderBackend:
         self.max_tokens_per_batch = max_tokens_per_batch
         with quiet_progress_bars():
             self.model = st.CrossEncoder(
-                model,
+                source.name,
                 device=device,
                 max_length=max_length,
                 trust_remote_code=trust_remote_code,
                 activation_fn=torch.nn.Identity(),
+                **source.load_kwargs(),
                 **model_kwargs,
             )
         self.model.eval()

@@ -29,6 +29,7 @@ from rankwise.backends.encoders.cross_encoder_modes import (
     default_normalization_of,
     logits_to_scores,
 )
+from rankwise.backends.encoders.model_source import resolve_model_source
 from rankwise.backends.encoders.onnx_export import (
     EXPORT_VERSION,
     OPSET,
@@ -205,9 +206,12 @@ class OnnxCrossEncoderBackend:
             raise ValueError(
                 f"int8_format must be one of {list(INT8_FORMATS)} (or unset: this CPU's), got {int8_format!r}"
             )
+        spec = model
+        source = resolve_model_source(spec, revision=revision)
+        model = source.name
         ort = require("onnxruntime", extra="onnx", purpose="the ONNX cross-encoder backend")
         transformers = require("transformers", extra="onnx", purpose="the ONNX cross-encoder backend")
-        self.name = f"cross-encoder:{model}#onnx-{precision}"
+        self.name = f"cross-encoder:{spec}#onnx-{precision}"
         self.precision = precision
         self.batch_size = batch_size
         self.max_tokens_per_batch = max_tokens_per_batch
@@ -215,7 +219,12 @@ class OnnxCrossEncoderBackend:
 
         def export() -> Path:
             return export_onnx(
-                model, self.directory, trust_remote_code=trust_remote_code, revision=revision, mode=f"onnx {precision}"
+                model,
+                self.directory,
+                trust_remote_code=trust_remote_code,
+                revision=revision,
+                mode=f"onnx {precision}",
+                local_files_only=source.local_files_only,
             )
 
         with _EXPORT_LOCK:
@@ -233,7 +242,8 @@ class OnnxCrossEncoderBackend:
         self.num_labels = int(config.num_labels)
         check_num_labels(model, self.num_labels)
         self.default_normalization = default_normalization_of(config, self.num_labels)
-        load = {"trust_remote_code": trust_remote_code, **({"revision": revision} if revision is not None else {})}
+        load = {"trust_remote_code": trust_remote_code, **source.load_kwargs()}
+        load |= {"revision": revision} if revision is not None else {}
         with quiet_loading():
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(model, **load)
         model_limit = int(getattr(self.tokenizer, "model_max_length", max_length) or max_length)

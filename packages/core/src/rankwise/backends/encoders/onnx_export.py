@@ -146,6 +146,7 @@ def export_onnx(
     trust_remote_code: bool = False,
     revision: str | None = None,
     mode: str = "onnx fp32",
+    local_files_only: bool = False,
 ) -> Path:
     """``directory/model.onnx`` (fused fp32 where the fusion keeps the logits) unless the entry is complete.
 
@@ -159,7 +160,9 @@ def export_onnx(
     torch = require("torch", extra="onnx", purpose="exporting a cross-encoder to ONNX")
     transformers = require("transformers", extra="onnx", purpose="exporting a cross-encoder to ONNX")
     require("onnx", extra="onnx", purpose="exporting a cross-encoder to ONNX")
-    load = {"trust_remote_code": trust_remote_code, **({"revision": revision} if revision is not None else {})}
+    load: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+    load |= {"revision": revision} if revision is not None else {}
+    load |= {"local_files_only": True} if local_files_only else {}
     with quiet_loading():
         hf = transformers.AutoModelForSequenceClassification.from_pretrained(model, attn_implementation="eager", **load)
         tokenizer = transformers.AutoTokenizer.from_pretrained(model, **load)
