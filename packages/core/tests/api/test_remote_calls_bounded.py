@@ -115,21 +115,22 @@ async def test_chat_llm_retries_transient_statuses_under_the_policy(
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
-async def test_chat_llm_gives_up_after_the_policys_attempts(mode: str, server: FakeRerankServer) -> None:
-    server.script(*[Fault.http(503)] * 10)
-    with pytest.raises(BackendError, match=r"listwise:chat-model: HTTP 503.*gave up after 3 attempts") as info:
+@pytest.mark.parametrize(
+    ("status", "message", "retryable", "requests"),
+    [
+        (503, r"listwise:chat-model: HTTP 503.*gave up after 3 attempts", True, 3),
+        (400, r"HTTP 400.*not retried", False, 1),
+    ],
+    ids=["gives-up-after-the-policys-attempts", "does-not-retry-a-bad-request"],
+)
+async def test_chat_llm_final_failure_is_the_policys(
+    status: int, message: str, retryable: bool, requests: int, mode: str, server: FakeRerankServer
+) -> None:
+    server.script(*[Fault.http(status)] * 10)
+    with pytest.raises(BackendError, match=message) as info:
         await complete(chat(server), mode)
-    assert info.value.retryable is True
-    assert len(server.requests) == 3
-
-
-@pytest.mark.parametrize("mode", ["sync", "async"])
-async def test_chat_llm_does_not_retry_a_bad_request(mode: str, server: FakeRerankServer) -> None:
-    server.script(Fault.http(400))
-    with pytest.raises(BackendError, match=r"HTTP 400.*not retried") as info:
-        await complete(chat(server), mode)
-    assert info.value.retryable is False
-    assert len(server.requests) == 1
+    assert info.value.retryable is retryable
+    assert len(server.requests) == requests
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])

@@ -295,7 +295,9 @@ class KeyFilter(logging.Filter):
                 message = mask(message, key)
             record.msg, record.args = message, None
         if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            text = logging.Formatter().formatException(record.exc_info)
+            if any(k in text for k in keys):  # else left to the handler's own formatter
+                record.exc_text = text
         for field in ("exc_text", "stack_info"):
             text = getattr(record, field)
             if text and any(k in text for k in keys):
