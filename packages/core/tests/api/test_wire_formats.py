@@ -115,3 +115,9 @@ def test_cohere_client_gets_an_explicit_base_url() -> None:
     client = backend._sync_client().sdk  # type: ignore[attr-defined]
     assert client._client_wrapper.get_base_url() == "https://api.cohere.com"
     assert client._client_wrapper.get_max_retries() == 0  # rankwise's retry policy is the only one
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_api_backends_declare_what_their_raw_scores_are(kind: str, server: FakeRerankServer) -> None:
+    backend = reranker(kind, server).backends[0]
+    assert backend.score_kind == ("logit" if kind == "nvidia" else "relevance")  # type: ignore[attr-defined]
