@@ -168,3 +168,61 @@ def test_a_reranker_over_the_wrapper_gives_the_same_results(tiny_cross_encoder: 
 def test_bad_settings_are_refused(pairs: int, wait: float) -> None:
     with pytest.raises(ValueError, match="max_"):
         BatchingBackend(Recording(), max_batch_pairs=pairs, max_wait_ms=wait)
+
+
+class Overlapping(Recording):
+    """Records how many calls (score or cut_to_tokens) run at once."""
+
+    def __init__(self) -> None:
+        super().__init__(delay=0.02)
+        self.running = 0
+        self.most = 0
+
+    def _enter(self) -> None:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+
+    def _leave(self) -> None:
+        with self.lock:
+            self.running -= 1
+
+    def score(self, query: str, texts: Sequence[str]) -> list[float]:
+        self._enter()
+        try:
+            return super().score(query, texts)
+        finally:
+            self._leave()
+
+    def cut_to_tokens(self, text: str) -> str:
+        self._enter()
+        try:
+            time.sleep(0.01)
+            return text[:10]
+        finally:
+            self._leave()
+
+
+@pytest.mark.parametrize("wrapper", ["serial", "batching"])
+def test_model_calls_never_overlap(wrapper: str) -> None:
+    from rankwise.serve.batching import SerialBackend
+
+    inner = Overlapping()
+    backend = SerialBackend(inner) if wrapper == "serial" else BatchingBackend(inner, max_wait_ms=1)
+    barrier = threading.Barrier(12)
+
+    def one(i: int) -> None:
+        barrier.wait()
+        if i % 2:
+            assert backend.cut_to_tokens("a long text here") == "a long tex"
+        else:
+            assert backend.score(f"q{i}", CORPUS[:3]) == Recording().score(f"q{i}", CORPUS[:3])
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if isinstance(backend, BatchingBackend):
+        backend.close()
+    assert inner.most == 1

@@ -35,11 +35,59 @@ from rankwise.backends.base import Backend, Normalization
 BatchObserver = Callable[[int, int], None]  # (pairs, requests) of each batch run
 
 
-def passthrough(wrapper: Any, attribute: str) -> Any:
-    """``wrapper.inner``'s attribute, except ``ascore``: calls must go through the wrapper's ``score``."""
+# Methods of a backend that run its tokenizer or model besides ``score``: a wrapper that serialises the model's
+# calls runs them under the same lock (Hugging Face fast tokenizers are not safe to call from two threads).
+MODEL_METHODS = ("cut_to_tokens", "warm", "embed_documents", "score_pairs")
+
+
+def passthrough(wrapper: Any, attribute: str, lock: threading.Lock | None = None) -> Any:
+    """``wrapper.inner``'s attribute, except ``ascore``: calls must go through the wrapper's ``score``.
+
+    With ``lock``, the model methods (`MODEL_METHODS`) are returned wrapped to run under it.
+    """
     if attribute in ("inner", "ascore") or attribute.startswith("__"):
         raise AttributeError(attribute)
-    return getattr(wrapper.__dict__["inner"], attribute)
+    if "inner" not in wrapper.__dict__:
+        raise AttributeError(attribute)
+    value = getattr(wrapper.__dict__["inner"], attribute)
+    if lock is None or attribute not in MODEL_METHODS or not callable(value):
+        return value
+
+    @functools.wraps(value)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return value(*args, **kwargs)
+
+    return locked
+
+
+class SerialBackend:
+    """A backend whose calls run one at a time (a lock): what `rankwise serve --no-batching` scores with.
+
+    Each request is scored on its own, as it arrives, but never two at once on one model:
+    the models' tokenizers are not thread-safe, and two model thread pools would share the CPU anyway.
+
+    >>> class Overlap:
+    ...     name, default_normalization = "overlap", "none"
+    ...     def score(self, query, texts):
+    ...         return [float(len(set(query.split()) & set(t.split()))) for t in texts]
+    >>> SerialBackend(Overlap()).score("red apple", ["a red apple", "a pear"])
+    [2.0, 0.0]
+    """
+
+    def __init__(self, backend: Backend) -> None:
+        self.inner = backend
+        self.name: str = backend.name
+        self.default_normalization: Normalization = backend.default_normalization
+        self._lock = threading.Lock()
+
+    def __getattr__(self, attribute: str) -> Any:
+        return passthrough(self, attribute, self.__dict__.get("_lock"))
+
+    def score(self, query: str, texts: Sequence[str]) -> list[float]:
+        """The wrapped backend's scores, computed while no other call runs on it."""
+        with self._lock:
+            return [float(s) for s in self.inner.score(query, texts)]
 
 
 @dataclass
@@ -84,6 +132,7 @@ class BatchingBackend:
         self.max_batch_pairs = max_batch_pairs
         self.max_wait_s = max_wait_ms / 1000.0
         self._observer = observer
+        self._model_lock = threading.Lock()  # held while a batch runs; tokenizer calls from elsewhere wait for it
         self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._worker: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -91,7 +140,7 @@ class BatchingBackend:
 
     # The optional attributes the Reranker honours (max_length, score_kind, warm...) are the wrapped backend's.
     def __getattr__(self, attribute: str) -> Any:
-        return passthrough(self, attribute)
+        return passthrough(self, attribute, self.__dict__.get("_model_lock"))
 
     def __repr__(self) -> str:
         return f"BatchingBackend({self.inner!r}, max_batch_pairs={self.max_batch_pairs}, max_wait_ms={self.max_wait_s * 1000:g})"
@@ -140,7 +189,8 @@ class BatchingBackend:
             if first is None:
                 return
             batch, stop = self._collect(first)
-            self._run(batch)
+            with self._model_lock:
+                self._run(batch)
             if stop:
                 return
 

@@ -27,7 +27,7 @@ from rankwise.chunking import truncate_words
 from rankwise.errors import BackendError
 from rankwise.reranker import Reranker
 from rankwise.score_kind import ScoreKind, final_kind
-from rankwise.serve.batching import BatchingBackend, passthrough
+from rankwise.serve.batching import BatchingBackend, SerialBackend, passthrough
 from rankwise.serve.metrics import ServeMetrics
 from rankwise.serve.protocols import Protocol, RequestError, RerankCall, Scored, error_body, parse, protocol_of, render
 
@@ -164,6 +164,8 @@ class RerankService:
             if not getattr(backend, "set_dependent", False):
                 self._cacheable.add(backend.name)
             inner: Backend = backend
+            if not batching and not getattr(backend, "set_dependent", False):
+                inner = SerialBackend(backend)
             if batching and not getattr(backend, "set_dependent", False):
                 batcher = BatchingBackend(
                     backend,
