@@ -140,3 +140,11 @@ def test_content_is_not_traced_by_default(recording_tracer: RecordingTracer) -> 
     assert "rankwise.query" not in span.tags
     assert "rankwise.output" not in span.tags
     assert span.tags["rankwise.output_documents"] == 3
+
+
+def test_item17_numpy_numbers_are_numbers() -> None:
+    np = pytest.importorskip("numpy")
+    ranker = RankwiseRanker(model="lexical", top_k=np.int64(2))
+    assert type(ranker.top_k) is int
+    assert len(ranker.run(query=QUERY, documents=make_docs(), top_k=np.int32(1))["documents"]) == 1
+    assert ranker.to_dict()["init_parameters"]["top_k"] == 2

@@ -2,6 +2,7 @@
 
 import copy
 import dataclasses
+import numbers
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,10 +16,13 @@ from rankwise.adapter_support import kind_key, not_bool
 SCORE_KIND_KEY = kind_key("score")
 
 
-def check_top_k(value: object) -> None:
-    """``top_k`` is Haystack's name for rankwise's ``top_n``: the error names the one the caller used."""
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+def check_top_k(value: object) -> int | None:
+    """``top_k`` as a Python int (numpy integers too); the error names ``top_k``, Haystack's name for ``top_n``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) <= 0:
         raise ValueError(f"top_k must be a positive integer or None, got {value!r}")
+    return int(value)
 
 
 def check_threshold(value: object) -> None:

@@ -36,7 +36,7 @@ class RankwiseDiversityRanker:
         meta_fields_to_embed: list[str] | None = None,
         embedding_separator: str = "\n",
     ) -> None:
-        check_top_k(top_k)
+        top_k = check_top_k(top_k)
         self._diversifier = Diversifier(model, lambda_mult=lambda_threshold)  # checks the spec; loads nothing
         self.model, self.top_k, self.lambda_threshold = model, top_k, lambda_threshold
         self.meta_fields_to_embed = meta_fields_to_embed or []
@@ -67,7 +67,7 @@ class RankwiseDiversityRanker:
         self, query: str, documents: list[Document], top_k: int | None = None, lambda_threshold: float | None = None
     ) -> dict[str, list[Document]]:
         """``documents`` in MMR order for ``query``; ``top_k``/``lambda_threshold`` override the init values."""
-        check_top_k(top_k)
+        top_k = check_top_k(top_k)
         texts = [text_of(d, i, self.meta_fields_to_embed, self.embedding_separator) for i, d in enumerate(documents)]
         results = self._diversifier.diversify(
             query, texts, top_n=self.top_k if top_k is None else top_k, lambda_mult=lambda_threshold

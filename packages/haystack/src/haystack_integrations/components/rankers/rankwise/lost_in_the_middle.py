@@ -27,7 +27,7 @@ class RankwiseLostInTheMiddleRanker:
     """
 
     def __init__(self, top_k: int | None = None, word_count_threshold: int | None = None) -> None:
-        check_top_k(top_k)
+        top_k = check_top_k(top_k)
         lost_in_the_middle([], word_count_threshold=word_count_threshold)  # the core validates it
         self.top_k = top_k
         self.word_count_threshold = word_count_threshold
@@ -46,7 +46,7 @@ class RankwiseLostInTheMiddleRanker:
         self, documents: list[Document], top_k: int | None = None, word_count_threshold: int | None = None
     ) -> dict[str, list[Document]]:
         """Reorder ``documents``; ``top_k``/``word_count_threshold`` override the init values."""
-        check_top_k(top_k)
+        top_k = check_top_k(top_k)
         return {
             "documents": lost_in_the_middle(
                 documents,

@@ -35,7 +35,7 @@ class RankwiseMetaFieldRanker:
         sort_order: SortOrder = "descending",
         missing_meta: MissingPolicy = "bottom",
     ) -> None:
-        check_top_k(top_k)
+        top_k = check_top_k(top_k)
         self._ranking = self._rules(meta_field, weight, ranking_mode, sort_order, missing_meta)  # checks them now
         self.meta_field, self.weight, self.top_k = meta_field, weight, top_k
         self.ranking_mode, self.sort_order, self.missing_meta = ranking_mode, sort_order, missing_meta
@@ -68,7 +68,7 @@ class RankwiseMetaFieldRanker:
         self, documents: list[Document], top_k: int | None = None, weight: float | None = None
     ) -> dict[str, list[Document]]:
         """Re-rank ``documents`` by the field; ``top_k``/``weight`` override the init values."""
-        check_top_k(top_k)
+        top_k = check_top_k(top_k)
         ranking = self._ranking
         if weight is not None:
             ranking = self._rules(self.meta_field, weight, self.ranking_mode, self.sort_order, self.missing_meta)

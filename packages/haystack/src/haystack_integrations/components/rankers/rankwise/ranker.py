@@ -57,7 +57,7 @@ class RankwiseRanker:
     ) -> None:
         if not isinstance(model, str):
             raise TypeError(f"model must be a rankwise spec string (serialisable), got {type(model).__name__}")
-        check_top_k(top_k)
+        top_k = check_top_k(top_k)
         check_threshold(score_threshold)
         if "api_key" in (reranker_kwargs or {}):
             raise ValueError("pass the API key as api_key=Secret.from_env_var(...), not in reranker_kwargs")
@@ -132,7 +132,7 @@ class RankwiseRanker:
     def _prepare(
         self, documents: list[Document], top_k: int | None, score_threshold: float | None
     ) -> tuple[list[str], dict[str, Any]]:
-        check_top_k(top_k)
+        top_k = check_top_k(top_k)
         check_threshold(score_threshold)
         texts = [text_of(d, i, self.meta_fields_to_embed, self.embedding_separator) for i, d in enumerate(documents)]
         return texts, {
