@@ -249,16 +249,34 @@ def build_gemma(directory: Path) -> Path:
     return _save(directory, GemmaForSequenceClassification(config), tokenizer)
 
 
+SEED = 0
+
+
+def seeded(build: Callable[[Path], Path]) -> Callable[[Path], Path]:
+    """``build`` with torch's generator reset first, so every run builds the same weights."""
+
+    def build_seeded(directory: Path) -> Path:
+        import torch
+
+        torch.manual_seed(SEED)
+        return build(directory)
+
+    return build_seeded
+
+
 BUILDERS: dict[str, Callable[[Path], Path]] = {
-    "bert": build_bert,
-    "roberta": build_roberta,
-    "xlm-roberta": build_xlm_roberta,
-    "electra": build_electra,
-    "deberta-v2": build_deberta_v2,
-    "distilbert": build_distilbert,
-    "modernbert": build_modernbert,
-    "qwen2": build_qwen2,
-    "gemma": build_gemma,
+    name: seeded(build)
+    for name, build in {
+        "bert": build_bert,
+        "roberta": build_roberta,
+        "xlm-roberta": build_xlm_roberta,
+        "electra": build_electra,
+        "deberta-v2": build_deberta_v2,
+        "distilbert": build_distilbert,
+        "modernbert": build_modernbert,
+        "qwen2": build_qwen2,
+        "gemma": build_gemma,
+    }.items()
 }
 
 _SHAPE_DEPENDENT_CODE = '''
