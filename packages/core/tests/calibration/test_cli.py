@@ -116,3 +116,17 @@ def test_share_is_stable_and_spread() -> None:
     shares = [_share(f"q{i}") for i in range(1000)]
     assert shares == [_share(f"q{i}") for i in range(1000)]
     assert 0.4 < sum(s < 0.5 for s in shares) / 1000 < 0.6
+
+
+def test_rankwise_calibrate_is_a_subcommand_of_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rankwise.cli import main
+
+    data = write_dataset(tmp_path / "toy")
+    target = tmp_path / "cal.json"
+    assert main(["calibrate", str(data), "--model", "lexical", "--out", str(target), "--method", "isotonic"]) == 0
+    assert "measured on 8 test queries" in capsys.readouterr().out
+    assert Calibration.load(target).variants[0].output == "isotonic"
+    assert main(["calibrate", str(tmp_path / "missing"), "--model", "lexical", "--out", str(target)]) == 2
+    assert "error" in capsys.readouterr().err
