@@ -62,8 +62,9 @@ class CpuFeatures:
 def parse_cpuinfo(text: str) -> CpuFeatures:
     """The first processor's model name and tracked flags in ``/proc/cpuinfo`` text.
 
-    >>> parse_cpuinfo("model name\\t: Some CPU\\nflags\\t\\t: fpu avx2 amx_tile avx512_bf16\\n")
-    CpuFeatures(model='Some CPU', flags=frozenset({'amx', 'avx2', 'avx512_bf16'}))
+    >>> features = parse_cpuinfo("model name\\t: Some CPU\\nflags\\t\\t: fpu avx2 amx_tile avx512_bf16\\n")
+    >>> features.model, sorted(features.flags)
+    ('Some CPU', ['amx', 'avx2', 'avx512_bf16'])
     """
     model = ""
     raw: set[str] = set()
