@@ -75,6 +75,11 @@ def test_item5_to_dict_and_to_json_leave_the_key_out() -> None:
     assert KEY not in reranker.to_json()
 
 
+def test_item5_a_key_given_twice_is_an_error() -> None:
+    with pytest.raises(ValidationError, match="given twice"):
+        RankwiseRerank(model="lexical", api_key=KEY, reranker_kwargs={"api_key": KEY})
+
+
 def test_item5_pickle_refuses_a_direct_key() -> None:
     with pytest.raises(TypeError, match="api_key_env"):
         pickle.dumps(secret_reranker())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -42,6 +42,20 @@ def reject_renamed(options: Mapping[str, object], owner: str, allowed: frozenset
     for given, ours in RENAMED_OPTIONS.items():
         if given in options and given not in allowed:
             raise ValueError(f"{owner} has no option {given!r}: rankwise calls it {ours!r} ({ours}={options[given]!r})")
+
+
+def key_out_of_kwargs(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Constructor input with ``reranker_kwargs["api_key"]`` moved to ``api_key`` (the adapters' secret field).
+
+    >>> key_out_of_kwargs({"reranker_kwargs": {"api_key": "k", "batch_size": 8}})
+    {'reranker_kwargs': {'batch_size': 8}, 'api_key': 'k'}
+    """
+    kwargs = dict(data.get("reranker_kwargs") or {})
+    if "api_key" not in kwargs:
+        return dict(data)
+    if data.get("api_key") is not None:
+        raise ValueError("the API key is given twice (api_key= and reranker_kwargs['api_key']): give it once")
+    return {**data, "reranker_kwargs": kwargs, "api_key": kwargs.pop("api_key")}
 
 
 def api_key_from(key: str | None, env_var: str | None) -> str | None:

@@ -10,7 +10,7 @@ from langchain_core.documents import BaseDocumentCompressor, Document
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from rankwise import Reranker, RerankResult
-from rankwise.adapter_support import api_key_from, not_bool, reject_renamed
+from rankwise.adapter_support import api_key_from, key_out_of_kwargs, not_bool, reject_renamed
 from rankwise.retriever_scores import retriever_scores
 from rankwise_langchain._documents import scored_copies, texts_of
 
@@ -65,9 +65,7 @@ class RankwiseRerank(BaseDocumentCompressor):
         """``top_k`` gets a hint; an ``api_key`` in ``reranker_kwargs`` moves to the secret field."""
         if isinstance(data, dict):
             reject_renamed(data, cls.__name__)
-            kwargs = dict(data.get("reranker_kwargs") or {})
-            if "api_key" in kwargs:
-                data = {**data, "api_key": kwargs.pop("api_key"), "reranker_kwargs": kwargs}
+            data = key_out_of_kwargs(data)
         return data
 
     @field_validator("top_n", "score_threshold", mode="before")

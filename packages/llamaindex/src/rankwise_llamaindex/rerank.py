@@ -14,7 +14,7 @@ from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
 from rankwise import Reranker, RerankResult
-from rankwise.adapter_support import api_key_from, not_bool
+from rankwise.adapter_support import api_key_from, key_out_of_kwargs, not_bool
 from rankwise.retriever_scores import retriever_scores
 from rankwise_llamaindex._nodes import check_options, scored_copy, texts_of
 
@@ -63,10 +63,7 @@ class RankwiseRerank(BaseNodePostprocessor):
     @classmethod
     def _options(cls, data: Any) -> Any:
         data = check_options(data, cls.__name__)
-        if isinstance(data, dict) and "api_key" in (data.get("reranker_kwargs") or {}):
-            kwargs = dict(data["reranker_kwargs"])
-            data = {**data, "api_key": kwargs.pop("api_key"), "reranker_kwargs": kwargs}
-        return data
+        return key_out_of_kwargs(data) if isinstance(data, dict) else data
 
     @field_validator("top_n", "score_threshold", mode="before")
     @classmethod
