@@ -10,6 +10,7 @@ so later processes go straight to torch. An explicit ``backend="onnx"`` raises `
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -39,7 +40,10 @@ def cross_encoder_from_spec(model: str, config: BackendConfig) -> Backend:
             return _onnx(model, config, options)
         from rankwise.backends.encoders.onnx_export import entry_dir, record_failure, recorded_failure
 
-        directory = entry_dir(model, options.get("onnx_cache_dir"), revision=options.get("revision"))
+        # keyed like the ONNX backend's own entry (which expands "~" before fingerprinting)
+        directory = entry_dir(
+            os.path.expanduser(model), options.get("onnx_cache_dir"), revision=options.get("revision")
+        )
         cause = recorded_failure(directory)
         if cause is not None:
             _warn_once(model, f"{cause} (recorded in {directory}; delete that directory to try the export again)")
