@@ -133,8 +133,11 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--depth", type=int, default=100)
     parser.add_argument("--formats", nargs="+", default=["u8s8", "u8u8", "u8s7"])
+    parser.add_argument("--note", default="", help="what the reader must know about this run (kept in the JSON)")
     args = parser.parse_args()
     result = measure(args.model, n_queries=args.queries, depth=args.depth, formats=args.formats)
+    if args.note:
+        result["note"] = args.note
     path = RESULTS / f"int8_fidelity-{result['cpu_class']}.json"
     path.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))

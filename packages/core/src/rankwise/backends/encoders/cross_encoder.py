@@ -22,6 +22,7 @@ from rankwise.backends.encoders.cross_encoder_modes import (
 )
 from rankwise.backends.encoders.model_source import check_device, quiet_progress_bars, resolve_model_source
 from rankwise.backends.encoders.pair_batches import pair_batches
+from rankwise.score_kind import ScoreKind
 
 
 class CrossEncoderBackend:
@@ -43,7 +44,7 @@ class CrossEncoderBackend:
     """
 
     default_normalization: Normalization = "sigmoid"
-    score_kind = "logit"
+    score_kind: ScoreKind = "logit"
     max_batch_size = TEXTS_PER_CALL
 
     def __init__(

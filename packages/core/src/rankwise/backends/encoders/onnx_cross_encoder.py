@@ -48,6 +48,7 @@ from rankwise.backends.encoders.onnx_export import (
 )
 from rankwise.backends.encoders.pair_batches import pair_batches
 from rankwise.cpu_features import CpuFeatures
+from rankwise.score_kind import ScoreKind
 
 __all__ = [
     "EXPORT_VERSION",
@@ -183,7 +184,7 @@ class OnnxCrossEncoderBackend:
     """
 
     default_normalization: Normalization = "sigmoid"
-    score_kind = "logit"
+    score_kind: ScoreKind = "logit"
     max_batch_size = TEXTS_PER_CALL
 
     def __init__(
