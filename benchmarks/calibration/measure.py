@@ -190,7 +190,7 @@ def table(results: list[dict[str, object]]) -> str:
         rows.append(
             f"| {str(r['collection']).removesuffix('-test')} | {r['queries']} "
             f"| {rank['minmax_fusion']['nDCG@10']:.4f} → **{rank['calibrated']['nDCG@10']:.4f}** ({rank['calibrated_no_first_stage']['nDCG@10']:.4f}) "
-            f"| {w['ece_top10']:.3f} ({wo['ece_top10']:.3f}) | {w['brier']:.4f} ({wo['brier']:.4f}) "
+            f"| {w['ece_top10']:.4f} ({wo['ece_top10']:.4f}) | {w['brier']:.4f} ({wo['brier']:.4f}) "
             f"| {w['top1_mean_probability']:.3f} / {w['top1_hit_rate']:.3f} ({wo['top1_mean_probability']:.3f}) "
             f"| **{nr['auroc_calibrated']:.3f}** ({nr['auroc_calibrated_no_first_stage']:.3f}) / {nr['auroc_minmax']:.3f} / {nr['auroc_cosine']:.3f} / {nr['auroc_bm25']:.3f} "
             f"| {t['relevant_kept']:.3f} / {t['irrelevant_dropped']:.4f} ({to['relevant_kept']:.3f} / {to['irrelevant_dropped']:.4f}) |"
@@ -202,25 +202,39 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help=f"collections (default: {list(TEST)})")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    parser.add_argument("--table-only", action="store_true", help="measure nothing: table and docs from the JSON files")
     args = parser.parse_args()
+    if args.table_only:
+        args.names = [None]
     calibration = shipped("embedded-v1")
-    encoder = Encoder()
+    encoder = None if args.table_only else Encoder()
     machine = cpu()
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = []
     for name in args.names or list(TEST):
+        if name is None:
+            continue
         result = {**measure(name, calibration, encoder), "cpu": machine, "date": stamp}
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
         print(f"{name}: {json.dumps(result['ranking']['calibrated'])}", file=sys.stderr)
         results.append(result)
-    ex = examples(calibration, encoder)
-    (RESULTS / "examples.json").write_text(
-        json.dumps({"examples": ex, "cpu": machine, "date": stamp}, indent=1) + "\n", encoding="utf-8"
-    )
+    # the table covers every collection measured so far (a run over some collections keeps the others' results)
+    measured = {str(r["collection"]): r for r in results}
+    for name in TEST:
+        path = RESULTS / f"{name}.json"
+        if name not in measured and path.exists():
+            measured[name] = json.loads(path.read_text(encoding="utf-8"))
+    results = [measured[name] for name in TEST if name in measured]
+    if not args.table_only:
+        ex = examples(calibration, encoder)
+        (RESULTS / "examples.json").write_text(
+            json.dumps({"examples": ex, "cpu": machine, "date": stamp}, indent=1) + "\n", encoding="utf-8"
+        )
     flags = ", ".join(machine["flags"])  # type: ignore[arg-type]
+    stamps = sorted({str(r["date"]) for r in results})
     text = (
-        f"Run {stamp} on {machine['model']} ({flags}), {machine['logical_cpus']} logical CPUs, load average "
+        f"Run {', '.join(stamps) or stamp} on {machine['model']} ({flags}), {machine['logical_cpus']} logical CPUs, load average "
         f"{' '.join(machine['loadavg'])} (the figures do not depend on speed). Command: "  # type: ignore[arg-type]
         "`.venv/bin/python benchmarks/calibration/measure.py`.\n\n" + table(results) + "\n"
     )
