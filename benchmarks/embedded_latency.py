@@ -139,7 +139,22 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def run(runtimes: list[str], rounds: int, queries: int, profile: bool) -> dict[str, Any]:
+def summarise(rows: dict[str, Any]) -> dict[str, float]:
+    def median(values: list[float]) -> float:
+        return statistics.median(values) if values else float("nan")
+
+    return {
+        "load_s_median": median(rows["load"]),
+        "first_answer_s_median": median(rows["first_answer"]),
+        "cold_query_s_median": median([r["median"] for r in rows["cold"]]),
+        "warm_query_s_median": median([r["median"] for r in rows["warm"]]),
+        "warm_first_query_s_median": median([r["first"] for r in rows["warm"]]),
+    }
+
+
+def run(
+    runtimes: list[str], rounds: int, queries: int, profile: bool, checkpoint: Path | None = None
+) -> dict[str, Any]:
     results: dict[str, Any] = {
         "when": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": cpu(),
@@ -164,17 +179,13 @@ def run(runtimes: list[str], rounds: int, queries: int, profile: bool) -> dict[s
                 rows["heavy_modules_after_load"] = first["heavy_modules"]
                 rows["cold"].append(child("cold", options, None, queries))
                 with tempfile.TemporaryDirectory() as cache:
-                    child("warm-up-process", options, cache, 1)
+                    rows["warm_up_process"] = child("warm-up-process", options, cache, 1)
                     rows["warm"].append(child("warm", options, cache, queries, profile))
-    for rows in results["runtimes"].values():
-        rows["summary"] = {
-            "load_s_median": statistics.median(rows["load"]),
-            "first_answer_s_median": statistics.median(rows["first_answer"]),
-            "cold_query_s_median": statistics.median(r["median"] for r in rows["cold"]),
-            "warm_query_s_median": statistics.median(r["median"] for r in rows["warm"]),
-            "warm_first_query_s_median": statistics.median(r["first"] for r in rows["warm"]),
-        }
-    results["load_average_after"] = load_average()
+                rows["summary"] = summarise(rows)
+                results["load_average_after"] = load_average()
+                if checkpoint is not None:  # a partial result survives an interrupted run
+                    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+                    checkpoint.write_text(json.dumps(results, indent=1) + "\n")
     return results
 
 
@@ -186,7 +197,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="time the warm path's parts")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
-    results = run(args.runtimes, args.rounds, args.queries, args.profile)
+    results = run(args.runtimes, args.rounds, args.queries, args.profile, args.json)
     text = json.dumps(results, indent=1)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

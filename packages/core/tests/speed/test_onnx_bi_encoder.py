@@ -49,6 +49,8 @@ def test_minilm_matches_sentence_transformers_fp32(minilm_path: str, onnx_cache:
     assert cosine_gap(got, expected) <= 1e-4
     np.testing.assert_allclose(got, expected, atol=1e-4)
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    one = encoder.encode(SENTENCES[:1], single_thread=True)  # the query path's one-thread session
+    np.testing.assert_allclose(one, expected[:1], atol=1e-4)
 
 
 def test_tiny_random_bert_matches_sentence_transformers(tiny_bi: str, onnx_cache: Path) -> None:

@@ -92,6 +92,7 @@ class BiEncoderBackend:
         self._cuts: OrderedDict[str, str] = OrderedDict()
         self._budget: int | None = None
         self._lock = threading.Lock()
+        self._encoding_one = threading.local()
         self._onnx: OnnxSentenceEncoder | None = None
         self.model: Any = None
         if runtime == "onnx":
@@ -164,7 +165,8 @@ class BiEncoderBackend:
 
     def _encode_fp32(self, texts: Sequence[str]) -> Vectors:
         if self._onnx is not None:
-            return self._onnx.encode(list(texts), batch_size=self.batch_size)
+            single = bool(getattr(self._encoding_one, "active", False))
+            return self._onnx.encode(list(texts), batch_size=self.batch_size, single_thread=single)
         vectors: Vectors = self.model.encode(
             list(texts),
             batch_size=self.batch_size,
@@ -282,7 +284,11 @@ class BiEncoderBackend:
     def _encode_one(self, text: str) -> Vectors:
         """One short text on one thread: on a busy CPU, two threads made a 25 ms query encode take 500 ms."""
         if self._onnx is not None:
-            one: Vectors = self._encode([text])[0]
+            self._encoding_one.active = True  # per thread: _encode_fp32 then takes the one-thread session
+            try:
+                one: Vectors = self._encode([text])[0]
+            finally:
+                self._encoding_one.active = False
             return one
         torch = require("torch", extra="bi-encoder", purpose="the bi-encoder backend")
         threads = torch.get_num_threads()

@@ -96,6 +96,25 @@ class OnnxSentenceEncoder:
         )
         self._inputs = [i.name for i in self._session.get_inputs()]
         self._untruncated: Any = None
+        self._one_thread: Any = self._session if num_threads == 1 else None
+        self._one_thread_lock = threading.Lock()
+
+    def _single_thread_session(self) -> Any:
+        """A second session on one intra-op thread, for one short text (made on first use).
+
+        A query's encode is too small to split across threads: on the shared 2-core machine it took a
+        median 34 ms on one thread against 64 ms on the default two (benchmarks/embedded_latency.py --profile).
+        """
+        with self._one_thread_lock:
+            if self._one_thread is None:
+                ort = require("onnxruntime", extra="onnx", purpose="the ONNX bi-encoder runtime")
+                options = ort.SessionOptions()
+                options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                options.intra_op_num_threads = 1
+                self._one_thread = ort.InferenceSession(
+                    str(self.directory / "model.onnx"), options, providers=["CPUExecutionProvider"]
+                )
+            return self._one_thread
 
     def token_ends(self, text: str) -> list[int]:
         """End offsets (in characters) of the tokens of ``text``, untruncated, special tokens excluded."""
@@ -108,11 +127,15 @@ class OnnxSentenceEncoder:
         encoding = self._untruncated.encode(text.lower() if self.lower_case else text, add_special_tokens=False)
         return [int(end) for _, end in encoding.offsets]
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> Vectors:
-        """Unit-length embeddings of ``texts`` (float32, one row per text), batched by token length."""
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32, single_thread: bool = False) -> Vectors:
+        """Unit-length embeddings of ``texts`` (float32, one row per text), batched by token length.
+
+        ``single_thread``: run on a one-thread session (for a single short text such as a query).
+        """
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
+        session = self._single_thread_session() if single_thread else self._session
         encodings = self.tokenizer.encode_batch([t.lower() if self.lower_case else t for t in texts])
         order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
         for start in range(0, len(order), max(1, batch_size)):
@@ -129,7 +152,7 @@ class OnnxSentenceEncoder:
                 feeds["input_ids"][r, :n] = enc.ids
                 feeds["attention_mask"][r, :n] = enc.attention_mask
                 feeds["token_type_ids"][r, :n] = enc.type_ids
-            (tokens,) = self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})
+            (tokens,) = session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})
             out[rows] = pool(np.asarray(tokens, dtype=np.float32), feeds["attention_mask"], self.pooling)
         return out
 
