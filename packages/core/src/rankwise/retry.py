@@ -269,10 +269,13 @@ async def acall_with_retry(
     run = _Run(policy, backend, clock)
     while True:
         attempt = run.next_attempt()
+        scope = asyncio.timeout(attempt.limit)
         try:
-            async with asyncio.timeout(attempt.limit):
+            async with scope:
                 return await fn(attempt.timeout)
         except TimeoutError:
+            if not scope.expired():  # not the deadline's: fn's own
+                raise
             error = _overran(attempt, policy)
         except RemoteCallError as exc:
             error = exc

@@ -31,10 +31,11 @@ from rankwise.retry import RemoteCallError, RetryPolicy, acall_with_retry, call_
 Messages = Sequence[Mapping[str, str]]
 LLMCallable = Callable[[list[dict[str, str]]], "str | Awaitable[str]"]
 
-#: Per-attempt time limit when none is given: a chat completion (a whole permutation) is slower than a rerank call.
-DEFAULT_TIMEOUT = 120.0
-#: The whole call's deadline when none is given (the openai SDK's own default timeout).
-DEFAULT_DEADLINE = 600.0
+#: Per-attempt client timeout when none is given: the openai SDK's own default (a local model on a CPU may
+#: take minutes to write a whole permutation, and without streaming no byte comes back before it is done).
+DEFAULT_TIMEOUT = 600.0
+#: The whole call's deadline when none is given: what the SDK's default 2 retries of 600 s allowed before.
+DEFAULT_DEADLINE = 1800.0
 
 
 class ChatLLM:
