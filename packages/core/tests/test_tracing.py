@@ -51,9 +51,9 @@ def only_span(exporter: InMemorySpanExporter) -> ReadableSpan:
 
 
 def test_a_real_rerank_as_an_openinference_reranker_span(spans: InMemorySpanExporter) -> None:
-    reranker = Reranker("lexical")
+    results = Reranker("lexical").rerank(QUERY, DOCS, top_n=2)
+    spans.clear()  # Reranker.rerank opens its own span (see the last tests); this one is built by hand
     with rerank_span("lexical", QUERY, DOCS, top_n=2, include_content=False, ids=["a", "b", "c", "d"]) as rec:
-        results = reranker.rerank(QUERY, DOCS, top_n=2)
         rec.add("backend", results[0].backend)
         rec.add("batches", 1)
         rec.add("cache_hits", 0)
@@ -82,6 +82,7 @@ def test_a_real_rerank_as_an_openinference_reranker_span(spans: InMemorySpanExpo
 
 def test_content_only_when_opted_in(spans: InMemorySpanExporter) -> None:
     results = Reranker("lexical").rerank(QUERY, DOCS, top_n=1)
+    spans.clear()
     with rerank_span("lexical", QUERY, DOCS, top_n=1, include_content=True) as rec:
         rec.record_results(results)
     attrs = dict(only_span(spans).attributes or {})
@@ -124,9 +125,11 @@ def test_errors_are_span_events_and_the_status(spans: InMemorySpanExporter) -> N
 
 
 def test_fallback_is_an_attribute_and_an_event(spans: InMemorySpanExporter) -> None:
+    results = Reranker("lexical").rerank(QUERY, DOCS, top_n=2)
+    spans.clear()
     with rerank_span("cohere:rerank-v3.5", QUERY, DOCS, top_n=2, include_content=False) as rec:
         rec.fallback("lexical", ConnectionError("connection refused"))
-        rec.record_results(Reranker("lexical").rerank(QUERY, DOCS, top_n=2))
+        rec.record_results(results)
     span = only_span(spans)
     assert (span.attributes or {})["rankwise.fallback"] == "lexical"
     [event] = [e for e in span.events if e.name == "rankwise.fallback"]
@@ -142,6 +145,7 @@ def test_large_candidate_lists_keep_the_output_documents(spans: InMemorySpanExpo
     """The SDK keeps 128 attributes and drops the newest: the output list must still be there."""
     docs = [f"document {i} about bread and yeast {i % 7}" for i in range(200)]
     results = Reranker("lexical").rerank(QUERY, docs, top_n=50)
+    spans.clear()
     with rerank_span("lexical", QUERY, docs, top_n=50, include_content=True) as rec:
         rec.add("batches", 4)
         rec.record_results(results)
@@ -175,13 +179,61 @@ async def test_concurrent_async_calls_get_their_own_spans_under_the_caller(spans
 
 
 def test_no_op_without_opentelemetry(monkeypatch: pytest.MonkeyPatch, spans: InMemorySpanExporter) -> None:
+    results = Reranker("lexical").rerank(QUERY, DOCS, top_n=1)
+    spans.clear()
     monkeypatch.setitem(sys.modules, "opentelemetry.trace", None)  # `import opentelemetry.trace` fails
     with rerank_span("lexical", QUERY, DOCS, top_n=1, include_content=False) as rec:
         rec.add("batches", 1)
         rec.fallback("lexical", RuntimeError("x"))
-        rec.record_results(Reranker("lexical").rerank(QUERY, DOCS, top_n=1))
+        rec.record_results(results)
     assert not rec.recording
     assert rec.attributes["rankwise.batches"] == 1  # still readable by the caller
     assert spans.get_finished_spans() == ()
     with pytest.raises(ValueError, match="boom"), rerank_span("lexical", QUERY, DOCS, None, include_content=False):
         raise ValueError("boom")
+
+
+def test_attribute_names_are_openinference_s() -> None:
+    """The names come from OpenInference's own package, not from memory."""
+    from openinference.semconv.trace import (
+        DocumentAttributes,
+        OpenInferenceSpanKindValues,
+        RerankerAttributes,
+        SpanAttributes,
+    )
+
+    from rankwise import tracing
+
+    assert tracing.SPAN_KIND == SpanAttributes.OPENINFERENCE_SPAN_KIND
+    assert OpenInferenceSpanKindValues.RERANKER.value == tracing.RERANKER
+    assert tracing.MODEL_NAME == RerankerAttributes.RERANKER_MODEL_NAME
+    assert tracing.QUERY == RerankerAttributes.RERANKER_QUERY
+    assert tracing.TOP_K == RerankerAttributes.RERANKER_TOP_K
+    assert tracing.INPUT_DOCUMENTS == RerankerAttributes.RERANKER_INPUT_DOCUMENTS
+    assert tracing.OUTPUT_DOCUMENTS == RerankerAttributes.RERANKER_OUTPUT_DOCUMENTS
+    assert tracing.DOCUMENT_ID == DocumentAttributes.DOCUMENT_ID
+    assert tracing.DOCUMENT_SCORE == DocumentAttributes.DOCUMENT_SCORE
+    assert tracing.DOCUMENT_CONTENT == DocumentAttributes.DOCUMENT_CONTENT
+    assert tracing.INPUT_VALUE == SpanAttributes.INPUT_VALUE
+    assert tracing.OUTPUT_VALUE == SpanAttributes.OUTPUT_VALUE
+    assert tracing.OUTPUT_MIME_TYPE == SpanAttributes.OUTPUT_MIME_TYPE
+
+
+def test_every_rerank_call_is_one_reranker_span(spans: InMemorySpanExporter) -> None:
+    """Reranker.rerank opens the span itself (the engine wires rerank_span in): one per call, private by default."""
+    docs = [{"id": f"doc-{i}", "text": text} for i, text in enumerate(DOCS)]
+    results = Reranker("lexical").rerank(QUERY, docs, top_n=2)
+    attrs = dict(only_span(spans).attributes or {})
+    assert attrs["openinference.span.kind"] == "RERANKER"
+    assert attrs["reranker.model_name"] == "lexical"
+    assert attrs["reranker.top_k"] == 2
+    assert attrs["rankwise.documents"] == 4
+    assert attrs["rankwise.backend"] == results[0].backend
+    assert isinstance(attrs["rankwise.batches"], int)
+    assert attrs["rankwise.batches"] >= 1
+    assert [attrs[f"reranker.output_documents.{i}.document.id"] for i in range(2)] == [
+        r.document["id"] for r in results
+    ]
+    assert [attrs[f"reranker.output_documents.{i}.document.score"] for i in range(2)] == [r.score for r in results]
+    assert "reranker.query" not in attrs
+    assert not any(k.endswith("document.content") for k in attrs)
