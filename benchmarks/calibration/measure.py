@@ -189,10 +189,10 @@ def table(results: list[dict[str, object]]) -> str:
         t, to = thr["with_first_stage"], thr["no_first_stage"]
         rows.append(
             f"| {str(r['collection']).removesuffix('-test')} | {r['queries']} "
-            f"| {rank['minmax_fusion']['nDCG@10']:.4f} → **{rank['calibrated']['nDCG@10']:.4f}** ({rank['calibrated_no_first_stage']['nDCG@10']:.4f}) "
+            f"| {rank['minmax_fusion']['nDCG@10']:.4f} → {rank['calibrated']['nDCG@10']:.4f} ({rank['calibrated_no_first_stage']['nDCG@10']:.4f}) "
             f"| {w['ece_top10']:.4f} ({wo['ece_top10']:.4f}) | {w['brier']:.4f} ({wo['brier']:.4f}) "
             f"| {w['top1_mean_probability']:.3f} / {w['top1_hit_rate']:.3f} ({wo['top1_mean_probability']:.3f}) "
-            f"| **{nr['auroc_calibrated']:.3f}** ({nr['auroc_calibrated_no_first_stage']:.3f}) / {nr['auroc_minmax']:.3f} / {nr['auroc_cosine']:.3f} / {nr['auroc_bm25']:.3f} "
+            f"| {nr['auroc_calibrated']:.3f} ({nr['auroc_calibrated_no_first_stage']:.3f}) / {nr['auroc_minmax']:.3f} / {nr['auroc_cosine']:.3f} / {nr['auroc_bm25']:.3f} "
             f"| {t['relevant_kept']:.3f} / {t['irrelevant_dropped']:.4f} ({to['relevant_kept']:.3f} / {to['irrelevant_dropped']:.4f}) |"
         )
     return "\n".join(rows)
@@ -233,10 +233,13 @@ def main() -> int:
         )
     flags = ", ".join(machine["flags"])  # type: ignore[arg-type]
     stamps = sorted({str(r["date"]) for r in results})
+    loads = "; ".join(f"{r['collection']}: {' '.join(r['cpu']['loadavg'])}" for r in results)  # type: ignore[index]
     text = (
-        f"Run {', '.join(stamps) or stamp} on {machine['model']} ({flags}), {machine['logical_cpus']} logical CPUs, load average "
-        f"{' '.join(machine['loadavg'])} (the figures do not depend on speed). Command: "  # type: ignore[arg-type]
-        "`.venv/bin/python benchmarks/calibration/measure.py`.\n\n" + table(results) + "\n"
+        f"Run {', '.join(stamps) or stamp} on {machine['model']} ({flags}), {machine['logical_cpus']} logical CPUs "
+        f"(load average at the end of each: {loads}; the figures do not depend on speed). Command: "
+        "`.venv/bin/python benchmarks/calibration/measure.py`. Cosines encoded in bf16 (see docs/calibration.md).\n\n"
+        + table(results)
+        + "\n"
     )
     (RESULTS / "table.md").write_text(text, encoding="utf-8")
     print(text)
