@@ -87,8 +87,7 @@ PACKAGES = (
         "rankwise-haystack",
         "from haystack_integrations.components.rankers.rankwise import RankwiseRanker; "
         "from haystack import Document; "
-        "ranker = RankwiseRanker(model='embedded'); "
-        "print(builds(lambda: (ranker.warm_up(), ranker.run(query='q', documents=[Document(content='a')]))))",
+        "print(builds(lambda: RankwiseRanker(model='embedded').run(query='q', documents=[Document(content='a')])))",
     ),
     Package(
         "pyterrier",
