@@ -200,3 +200,10 @@ def test_bad_settings_are_named() -> None:
         ListwiseBackend("m", llm=lambda m: "", prompt="chatgpt")
     with pytest.raises(TypeError, match="llm must be a callable"):
         ListwiseBackend("m", llm="not callable")  # type: ignore[arg-type]
+
+
+def test_retry_options_reach_the_chat_client_policy() -> None:
+    rr = Reranker("listwise:m", backend_options={"llm": lambda messages: "[1] > [2]", "deadline": 5.0, "backoff": 0.1})
+    backend = rr.backends[0]
+    assert isinstance(backend, ListwiseBackend)
+    assert (backend.llm.policy.deadline, backend.llm.policy.backoff) == (5.0, 0.1)

@@ -14,6 +14,7 @@ from rankwise.backends.llm.listwise_prompts import PROMPTS, PromptBuilder
 from rankwise.backends.llm.permutation import parse_permutation
 from rankwise.backends.llm.token_estimate import count_message_tokens, token_counter
 from rankwise.chunking import truncate_words
+from rankwise.retry import RETRY_OPTIONS, RetryPolicy
 from rankwise.score_kind import ScoreKind
 from rankwise.validation import positive_int
 
@@ -121,6 +122,7 @@ class ListwiseBackend:
         max_words: int | None = 300,
         max_retries: int = 2,
         chat_options: dict[str, object] | None = None,
+        policy: RetryPolicy | None = None,
     ) -> None:
         for label, value in (("window_size", window_size), ("stride", stride), ("passes", passes)):
             positive_int(label, value)
@@ -148,16 +150,22 @@ class ListwiseBackend:
             timeout=timeout,
             max_retries=max_retries,
             chat_options=chat_options,
+            policy=policy,
         )
         self.unparseable_answers = 0
         self._lock = threading.Lock()
 
     @classmethod
     def from_spec(cls, model: str, config: BackendConfig) -> ListwiseBackend:
+        """Options as keyword arguments; the retry keys (``deadline``, ``backoff``, ``max_backoff``,
+        ``max_retries``) build the chat client's `RetryPolicy`, as for every remote backend."""
         options = dict(config.options)
         options.setdefault("base_url", config.base_url)
         options.setdefault("api_key", config.api_key)
         options.setdefault("timeout", config.timeout)
+        if any(k in options for k in ("deadline", "backoff", "max_backoff")):
+            retry = {k: options.pop(k) for k in RETRY_OPTIONS if k in options}
+            options["policy"] = RetryPolicy.from_options(retry, timeout=options.get("timeout"))
         return cls(model, **options)
 
     # ------------------------------------------------------------------ planning
