@@ -17,6 +17,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ from rankwise.backends.encoders.cross_encoder_modes import (
     default_normalization_of,
     logits_to_scores,
 )
-from rankwise.backends.encoders.model_source import resolve_model_source
+from rankwise.backends.encoders.model_source import ModelSource, resolve_model_source
 from rankwise.backends.encoders.onnx_export import (
     EXPORT_VERSION,
     OPSET,
@@ -207,24 +208,37 @@ class OnnxCrossEncoderBackend:
             raise ValueError(
                 f"int8_format must be one of {list(INT8_FORMATS)} (or unset: this CPU's), got {int8_format!r}"
             )
-        spec = model
-        source = resolve_model_source(spec, revision=revision)
-        model = source.name
-        ort = require("onnxruntime", extra="onnx", purpose="the ONNX cross-encoder backend")
+        source = resolve_model_source(model, revision=revision)
         transformers = require("transformers", extra="onnx", purpose="the ONNX cross-encoder backend")
-        self.name = f"cross-encoder:{spec}#onnx-{precision}"
+        self.name = f"cross-encoder:{model}#onnx-{precision}"
         self.precision = precision
         self.batch_size = batch_size
         self.max_tokens_per_batch = max_tokens_per_batch
-        self.directory = entry_dir(model, onnx_cache_dir, revision=revision)
+        self.directory = entry_dir(source.name, onnx_cache_dir, revision=revision)
+        load = {"trust_remote_code": trust_remote_code, **source.load_kwargs()}
+        load |= {"revision": revision} if revision is not None else {}
+        config = self._prepare(source, load, int8_format)
+        self.num_labels = int(config.num_labels)
+        check_num_labels(model, self.num_labels)
+        self.default_normalization = default_normalization_of(config, self.num_labels)
+        with quiet_loading():
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(source.name, **load)
+        model_limit = int(getattr(self.tokenizer, "model_max_length", max_length) or max_length)
+        self.max_length = min(max_length, model_limit, int(getattr(config, "max_position_embeddings", max_length)))
+        self._session = self._open_session(num_threads)
+
+    def _prepare(self, source: ModelSource, load: dict[str, Any], int8_format: str | None) -> Any:
+        """Export (and quantize) once per cache entry; set ``model_path`` and ``architecture``, return the config."""
+        transformers = require("transformers", extra="onnx", purpose="the ONNX cross-encoder backend")
+        mode = f"onnx {self.precision}"
 
         def export() -> Path:
             return export_onnx(
-                model,
+                source.name,
                 self.directory,
-                trust_remote_code=trust_remote_code,
-                revision=revision,
-                mode=f"onnx {precision}",
+                trust_remote_code=bool(load["trust_remote_code"]),
+                revision=load.get("revision"),
+                mode=mode,
                 local_files_only=source.local_files_only,
             )
 
@@ -236,34 +250,28 @@ class OnnxCrossEncoderBackend:
                 saved = read_entry_config(self.directory) or {}
             config = transformers.AutoConfig.for_model(**saved)
             self.architecture = architecture_of(config)
-            if precision == "int8":
+            if self.precision == "int8":
                 fmt = INT8_FORMATS[int8_format] if int8_format is not None else None
                 path = quantize_onnx(path, architecture=self.architecture, fmt=fmt)
         self.model_path = path
-        self.num_labels = int(config.num_labels)
-        check_num_labels(model, self.num_labels)
-        self.default_normalization = default_normalization_of(config, self.num_labels)
-        load = {"trust_remote_code": trust_remote_code, **source.load_kwargs()}
-        load |= {"revision": revision} if revision is not None else {}
-        with quiet_loading():
-            self.tokenizer = transformers.AutoTokenizer.from_pretrained(model, **load)
-        model_limit = int(getattr(self.tokenizer, "model_max_length", max_length) or max_length)
-        self.max_length = min(max_length, model_limit, int(getattr(config, "max_position_embeddings", max_length)))
+        return config
+
+    def _open_session(self, num_threads: int | None) -> Any:
+        ort = require("onnxruntime", extra="onnx", purpose="the ONNX cross-encoder backend")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if num_threads is not None:
             options.intra_op_num_threads = int(num_threads)
         try:
-            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            return ort.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # a cached file ONNX Runtime cannot load
             raise ModeUnavailableError(
-                f"{self.architecture} ({model!r}) cannot run in mode onnx {precision}: ONNX Runtime cannot load "
-                f"{path} ({type(exc).__name__}); delete {self.directory} to export again",
+                f"{self.architecture} ({self.name}) cannot run in mode onnx {self.precision}: ONNX Runtime cannot "
+                f"load {self.model_path} ({type(exc).__name__}); delete {self.directory} to export again",
                 backend=self.name,
                 architecture=self.architecture,
-                mode=f"onnx {precision}",
+                mode=f"onnx {self.precision}",
             ) from exc
-        self._inputs = {i.name for i in self._session.get_inputs()}
 
     def score(self, query: str, texts: Sequence[str]) -> list[float]:
         scores = np.empty(len(texts), dtype=np.float32)

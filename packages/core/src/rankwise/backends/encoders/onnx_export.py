@@ -23,6 +23,7 @@ import os
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -157,95 +158,112 @@ def export_onnx(
     target = directory / MODEL_FILE
     if read_entry_config(directory) is not None:
         return target
-    torch = require("torch", extra="onnx", purpose="exporting a cross-encoder to ONNX")
-    transformers = require("transformers", extra="onnx", purpose="exporting a cross-encoder to ONNX")
-    require("onnx", extra="onnx", purpose="exporting a cross-encoder to ONNX")
     load: dict[str, Any] = {"trust_remote_code": trust_remote_code}
     load |= {"revision": revision} if revision is not None else {}
     load |= {"local_files_only": True} if local_files_only else {}
-    with quiet_loading():
-        hf = transformers.AutoModelForSequenceClassification.from_pretrained(model, attn_implementation="eager", **load)
-        tokenizer = transformers.AutoTokenizer.from_pretrained(model, **load)
-    hf.eval()
-    architecture = architecture_of(hf.config)
-    if getattr(hf.config, "use_cache", None):
-        hf.config.use_cache = False  # decoder classifiers would return a DynamicCache, which the tracer rejects
-    accepted = set(inspect.signature(hf.forward).parameters)
-    sample = tokenizer(["a query"], ["a document to score"], return_tensors="pt")
-    names = [n for n in INPUT_NAMES if n in sample and n in accepted]
-    check = tokenizer(
-        ["a longer query about cells", "q"],
-        ["a document to score, somewhat longer than the other one", "d"],
-        padding=True,
-        return_tensors="pt",
-    )
-    try:
-        with torch.inference_mode():
-            expected = hf(**{n: check[n] for n in names}).logits.float().numpy()
-    except Exception as exc:
-        raise ModeUnavailableError(
-            f"{architecture} ({model!r}) cannot run in mode {mode}: its torch forward on a padded batch failed "
-            f"({_short(exc)})",
-            backend=f"cross-encoder:{model}",
-            architecture=architecture,
-            mode=mode,
-        ) from exc
-    axes = {n: {0: "batch", 1: "sequence"} for n in names} | {"logits": {0: "batch"}}
-    feeds = {n: check[n].numpy().astype(np.int64) for n in names}
-
-    def write_fused(path: Path) -> None:
-        with tempfile.TemporaryDirectory(dir=directory) as scratch:
-            raw = Path(scratch) / "raw.onnx"
-            try:
-                with torch.inference_mode(), warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
-                    torch.onnx.export(
-                        hf,
-                        (),
-                        str(raw),
-                        kwargs={n: sample[n] for n in names},
-                        input_names=names,
-                        output_names=["logits"],
-                        dynamic_axes=axes,
-                        opset_version=OPSET,
-                        dynamo=False,
-                    )
-            except OSError:
-                raise
-            except Exception as exc:
-                raise ModeUnavailableError(
-                    f"{architecture} ({model!r}) cannot run in mode {mode}: the ONNX export failed ({_short(exc)})",
-                    backend=f"cross-encoder:{model}",
-                    architecture=architecture,
-                    mode=mode,
-                ) from exc
-            _fuse(raw, path, hf.config)
-            if not _runs_like(path, feeds, expected):  # a fusion that changed the arithmetic: keep the plain export
-                path.write_bytes(raw.read_bytes())
-            error = _self_check_error(path, feeds, expected)
-            if error is not None:
-                raise ModeUnavailableError(
-                    f"{architecture} ({model!r}) cannot run in mode {mode}: the export does not reproduce the torch "
-                    f"model's logits ({error})",
-                    backend=f"cross-encoder:{model}",
-                    architecture=architecture,
-                    mode=mode,
-                )
-
+    export = _Export.load(model, load, mode)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        config_json = hf.config.to_json_string()
+        config_json = export.hf.config.to_json_string()
         atomic_write(lambda p: _write_text(p, config_json), directory / CONFIG_FILE)
-        atomic_write(write_fused, target, suffix=".onnx.tmp")
+        atomic_write(export.write, target, suffix=".onnx.tmp")
     except OSError as exc:
         raise OnnxCacheError(
             f"cannot write the ONNX export of {model!r} to {directory} ({_short(exc)}): pass a writable "
             "backend_options['onnx_cache_dir'] (or set RANKWISE_CACHE_DIR), or use backend_options={'backend': 'torch'}",
             backend=f"cross-encoder:{model}",
-            architecture=architecture,
+            architecture=export.architecture,
             mode=mode,
         ) from exc
     return target
+
+
+@dataclass
+class _Export:
+    """One model on its way to ONNX: the torch model, its inputs, and the logits the export must reproduce."""
+
+    model: str
+    mode: str
+    hf: Any
+    architecture: str
+    names: list[str]
+    sample: Any
+    feeds: dict[str, Any]
+    expected: Any
+
+    @classmethod
+    def load(cls, model: str, load: dict[str, Any], mode: str) -> _Export:
+        torch = require("torch", extra="onnx", purpose="exporting a cross-encoder to ONNX")
+        transformers = require("transformers", extra="onnx", purpose="exporting a cross-encoder to ONNX")
+        require("onnx", extra="onnx", purpose="exporting a cross-encoder to ONNX")
+        with quiet_loading():
+            hf = transformers.AutoModelForSequenceClassification.from_pretrained(
+                model, attn_implementation="eager", **load
+            )
+            tokenizer = transformers.AutoTokenizer.from_pretrained(model, **load)
+        hf.eval()
+        architecture = architecture_of(hf.config)
+        if getattr(hf.config, "use_cache", None):
+            hf.config.use_cache = False  # decoder classifiers would return a DynamicCache, which the tracer rejects
+        accepted = set(inspect.signature(hf.forward).parameters)
+        sample = tokenizer(["a query"], ["a document to score"], return_tensors="pt")
+        names = [n for n in INPUT_NAMES if n in sample and n in accepted]
+        check = tokenizer(
+            ["a longer query about cells", "q"],
+            ["a document to score, somewhat longer than the other one", "d"],
+            padding=True,
+            return_tensors="pt",
+        )
+        export = cls(model, mode, hf, architecture, names, sample, {}, None)
+        try:
+            with torch.inference_mode():
+                export.expected = hf(**{n: check[n] for n in names}).logits.float().numpy()
+        except Exception as exc:
+            raise export.unavailable(f"its torch forward on a padded batch failed ({_short(exc)})") from exc
+        export.feeds = {n: check[n].numpy().astype(np.int64) for n in names}
+        return export
+
+    def unavailable(self, why: str) -> ModeUnavailableError:
+        return ModeUnavailableError(
+            f"{self.architecture} ({self.model!r}) cannot run in mode {self.mode}: {why}",
+            backend=f"cross-encoder:{self.model}",
+            architecture=self.architecture,
+            mode=self.mode,
+        )
+
+    def write(self, path: Path) -> None:
+        """Export, fuse where the fusion keeps the logits, and check the result against torch's logits."""
+        with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
+            raw = Path(scratch) / "raw.onnx"
+            self._trace(raw)
+            _fuse(raw, path, self.hf.config)
+            if not _runs_like(path, self.feeds, self.expected):  # the fusion changed the arithmetic: keep the plain
+                path.write_bytes(raw.read_bytes())
+            error = _self_check_error(path, self.feeds, self.expected)
+            if error is not None:
+                raise self.unavailable(f"the export does not reproduce the torch model's logits ({error})")
+
+    def _trace(self, raw: Path) -> None:
+        torch = require("torch", extra="onnx", purpose="exporting a cross-encoder to ONNX")
+        axes = {n: {0: "batch", 1: "sequence"} for n in self.names} | {"logits": {0: "batch"}}
+        try:
+            with torch.inference_mode(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
+                torch.onnx.export(
+                    self.hf,
+                    (),
+                    str(raw),
+                    kwargs={n: self.sample[n] for n in self.names},
+                    input_names=self.names,
+                    output_names=["logits"],
+                    dynamic_axes=axes,
+                    opset_version=OPSET,
+                    dynamo=False,
+                )
+        except OSError:
+            raise
+        except Exception as exc:
+            raise self.unavailable(f"the ONNX export failed ({_short(exc)})") from exc
 
 
 def _fuse(raw: Path, target: Path, config: Any) -> None:
