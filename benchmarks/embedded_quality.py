@@ -64,6 +64,7 @@ def main() -> None:
     parser.add_argument("--split", default="test")
     parser.add_argument("--max-queries", type=int)
     parser.add_argument("--runtime", default="onnx", choices=["onnx", "torch"])
+    parser.add_argument("--depth", type=int, default=100, help="BM25 candidates reranked per query")
     parser.add_argument("--lengths", type=int, nargs="+", default=[256])
     parser.add_argument("--time-sample", type=int, default=0, help="also time encoding N abstracts per length")
     parser.add_argument("--embedding-cache-dir", help="keep document embeddings here (default: a scratch dir)")
@@ -77,6 +78,7 @@ def main() -> None:
         "versions": versions(),
         "dataset": args.dataset.name,
         "split": args.split,
+        "depth": args.depth,
         "runtime": args.runtime,
         "load_average_before": load_average(),
         "lengths": {},
@@ -87,7 +89,7 @@ def main() -> None:
         cache_dir = args.embedding_cache_dir or scratch
         for length in [] if args.time_only else args.lengths:
             started = time.perf_counter()
-            report = evaluate(data, model=reranker(args.runtime, length, cache_dir))
+            report = evaluate(data, model=reranker(args.runtime, length, cache_dir), depth=args.depth)
             out["lengths"][str(length)] = {
                 "first_stage": report.first_stage,
                 "reranked": report.reranked,
