@@ -55,7 +55,7 @@ def test_pipeline_serialises_without_the_key_and_reranks_against_the_api(
     out = loaded.run({"ranker": {"query": QUERY, "documents": DOCS}})["ranker"]["documents"]
     want = sorted(DOCS, key=lambda d: -relevance(QUERY, d.content or ""))[:2]
     assert [(d.id, d.score) for d in out] == [(d.id, relevance(QUERY, d.content or "")) for d in want]
-    assert out[0].meta == next(d.meta for d in DOCS if d.id == out[0].id)
+    assert out[0].meta == {**next(d.meta for d in DOCS if d.id == out[0].id), "score_kind": "relevance"}
     assert all(d.score is None for d in DOCS)  # inputs untouched
     assert server.requests[-1].headers["Authorization"] == f"Bearer {KEY}"
     assert KEY not in repr(loaded) + str(loaded.to_dict())

@@ -117,7 +117,7 @@ async def test_each_run_is_a_span_under_the_component_span(recording_tracer: Rec
         result = await pipeline.run_async({"ranker": {"query": QUERY, "documents": make_docs()}})
     else:
         result = pipeline.run({"ranker": {"query": QUERY, "documents": make_docs()}})
-    (span,) = [s for s in recording_tracer.spans if s.name == "rankwise.rerank"]
+    (span,) = [s for s in recording_tracer.spans if s.name == "rankwise.haystack.rerank"]
     assert span.parent is not None
     assert span.parent.name == "haystack.component.run"
     assert span.parent.tags["haystack.component.name"] == "ranker"
@@ -136,7 +136,7 @@ async def test_each_run_is_a_span_under_the_component_span(recording_tracer: Rec
 def test_content_is_not_traced_by_default(recording_tracer: RecordingTracer) -> None:
     tracing.tracer.is_content_tracing_enabled = False
     RankwiseRanker(model="lexical").run(query=QUERY, documents=make_docs())
-    (span,) = [s for s in recording_tracer.spans if s.name == "rankwise.rerank"]
+    (span,) = [s for s in recording_tracer.spans if s.name == "rankwise.haystack.rerank"]
     assert "rankwise.query" not in span.tags
     assert "rankwise.output" not in span.tags
     assert span.tags["rankwise.output_documents"] == 3

@@ -32,7 +32,7 @@ class RankwiseRanker:
     with ``embedding_separator``. ``api_key`` (a `Secret`) is resolved in `warm_up`;
     ``reranker_kwargs`` (``device``, ``batch_size``, ``normalize``, …) go to
     `rankwise.Reranker`. Returned documents are copies (``meta`` deep-copied, with
-    ``meta["score_kind"]``); each run is a ``rankwise.rerank`` span in ``haystack.tracing``.
+    ``meta["score_kind"]``); each run is a ``rankwise.haystack.rerank`` span in ``haystack.tracing``.
 
     >>> from haystack import Document
     >>> ranker = RankwiseRanker(model="lexical", top_k=1)
@@ -116,7 +116,7 @@ class RankwiseRanker:
     ) -> dict[str, list[Document]]:
         """Rank ``documents`` for ``query``, best first; ``top_k``/``score_threshold`` override the init values."""
         texts, options = self._prepare(documents, top_k, score_threshold)
-        with rerank_span("rankwise.rerank", self._tags(len(texts), options)) as span:
+        with rerank_span("rankwise.haystack.rerank", self._tags(len(texts), options)) as span:
             return self._finish(span, query, documents, self._get_reranker().rerank(query, texts, **options))
 
     @component.output_types(documents=list[Document])
@@ -125,7 +125,7 @@ class RankwiseRanker:
     ) -> dict[str, list[Document]]:
         """Async `run` through `Reranker.arerank` (API backends use their async clients)."""
         texts, options = self._prepare(documents, top_k, score_threshold)
-        with rerank_span("rankwise.rerank", self._tags(len(texts), options)) as span:
+        with rerank_span("rankwise.haystack.rerank", self._tags(len(texts), options)) as span:
             results = await self._get_reranker().arerank(query, texts, **options)
             return self._finish(span, query, documents, results)
 
