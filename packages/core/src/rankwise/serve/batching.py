@@ -37,7 +37,17 @@ BatchObserver = Callable[[int, int], None]  # (pairs, requests) of each batch ru
 
 # Methods of a backend that run its tokenizer or model besides ``score``: a wrapper that serialises the model's
 # calls runs them under the same lock (Hugging Face fast tokenizers are not safe to call from two threads).
-MODEL_METHODS = ("cut_to_tokens", "warm", "embed_documents", "score_pairs")
+MODEL_METHODS = ("warm", "embed_documents", "score_pairs")
+# Hidden by the wrappers: ``ascore`` (calls must go through ``score``) and ``cut_to_tokens``, which the wrappers
+# apply themselves, in the model's thread, to the texts they score. The engine then cuts texts to ``max_length``
+# words only (a word is never fewer than one token), and the model reads the same first tokens as before.
+HIDDEN = ("inner", "ascore", "cut_to_tokens")
+
+
+def cut_texts(backend: Any, texts: Sequence[str]) -> list[str]:
+    """``texts`` cut by the backend's own tokenizer (``cut_to_tokens``), where it has one."""
+    cut = getattr(backend, "cut_to_tokens", None)
+    return [cut(t) for t in texts] if callable(cut) else list(texts)
 
 
 def passthrough(wrapper: Any, attribute: str, lock: threading.Lock | None = None) -> Any:
@@ -45,7 +55,7 @@ def passthrough(wrapper: Any, attribute: str, lock: threading.Lock | None = None
 
     With ``lock``, the model methods (`MODEL_METHODS`) are returned wrapped to run under it.
     """
-    if attribute in ("inner", "ascore") or attribute.startswith("__"):
+    if attribute in HIDDEN or attribute.startswith("__"):
         raise AttributeError(attribute)
     if "inner" not in wrapper.__dict__:
         raise AttributeError(attribute)
@@ -87,7 +97,7 @@ class SerialBackend:
     def score(self, query: str, texts: Sequence[str]) -> list[float]:
         """The wrapped backend's scores, computed while no other call runs on it."""
         with self._lock:
-            return [float(s) for s in self.inner.score(query, texts)]
+            return [float(s) for s in self.inner.score(query, cut_texts(self.inner, texts))]
 
 
 @dataclass
@@ -159,7 +169,7 @@ class BatchingBackend:
     def score(self, query: str, texts: Sequence[str]) -> list[float]:
         """The wrapped backend's scores for ``texts``, computed in a batch shared with concurrent calls."""
         if self.strategy == "pass-through" or threading.current_thread() is self._worker:
-            return [float(s) for s in self.inner.score(query, texts)]
+            return [float(s) for s in self.inner.score(query, cut_texts(self.inner, texts))]
         if self._closed:
             raise RuntimeError(f"the batching wrapper of {self.name!r} is closed; build a new one")
         call = _Call(query, list(texts))
@@ -212,6 +222,13 @@ class BatchingBackend:
     def _run(self, batch: list[_Call]) -> None:
         if self._observer is not None:
             self._observer(sum(len(c.texts) for c in batch), len(batch))
+        try:
+            for call in batch:  # the tokenizer runs here, never beside a batch in another thread
+                call.texts = cut_texts(self.inner, call.texts)
+        except Exception as exc:
+            for call in batch:
+                call.future.set_exception(exc)
+            return
         strategy = self.strategy
         if strategy == "pairs":
             self._settle(batch, self._by_pairs)
