@@ -345,7 +345,7 @@ class CompareReport:
         axes.set_ylabel(PRIMARY)
         axes.set_title(f"{self.dataset}: quality against latency ({self.queries} queries)")
         axes.grid(True, alpha=0.3)
-        axes.legend(fontsize=8, loc="lower right")
+        axes.legend(fontsize=8, loc="best")
         figure.tight_layout()
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
