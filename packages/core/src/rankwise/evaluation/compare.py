@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from rankwise._optional import require
-from rankwise.evaluation.beir import BeirDataset, load_beir
+from rankwise.evaluation.beir import BeirDataset
 from rankwise.evaluation.latency import latency_summary
 from rankwise.evaluation.metrics import MEASURES, compute_metrics, run_from_rankings
-from rankwise.evaluation.run import FIRST_STAGES, candidates, first_stage_label, rerank_candidates
+from rankwise.evaluation.run import FIRST_STAGES, candidates, dataset_of, first_stage_label, rerank_candidates
 from rankwise.evaluation.trec import write_trec_run
 from rankwise.reranker import Reranker
 
@@ -453,6 +453,71 @@ def _price_for(spec: str, prices: Mapping[str, float]) -> float | None:
     return prices.get("*")
 
 
+def _checked_arguments(
+    specs: list[str], budget_ms: float | None, prices_per_1k_tokens: Mapping[str, float] | None
+) -> dict[str, float]:
+    """Reject what `compare` cannot use; returns the prices as a dict."""
+    if not specs:
+        raise ValueError("compare needs at least one model: pass --model SPEC (repeat it for more)")
+    if len(set(specs)) != len(specs):
+        raise ValueError(f"a model is listed twice: {specs}")
+    if budget_ms is not None and not (math.isfinite(budget_ms) and budget_ms > 0):
+        raise ValueError(f"budget_ms must be a positive number, got {budget_ms!r}")
+    prices = dict(prices_per_1k_tokens or {})
+    for name, price in prices.items():
+        if name != "*" and name not in specs:
+            raise ValueError(f"a price is given for {name!r}, which is not one of the models {specs}")
+        if not (math.isfinite(price) and price >= 0):
+            raise ValueError(f"the price for {name!r} must be a non-negative number, got {price!r}")
+    return prices
+
+
+def _model_result(
+    spec: str,
+    reranker: Reranker,
+    data: BeirDataset,
+    hits: Mapping[str, Sequence[tuple[str, float]]],
+    unit_price: float | None,
+    progress: bool,
+) -> ModelResult:
+    """One model over the shared candidates: metrics, latency, per-query nDCG@10, token and cost estimate."""
+    ranking, seconds = rerank_candidates(reranker, data, hits, progress=progress, label=spec)
+    reranked_run = run_from_rankings(ranking)
+    remote = [b for b in reranker.backends if _remote(b)]
+    tokens: float | None = None
+    if remote:
+        total = sum(
+            _tokens(remote, data.queries[q], [data.corpus[d].content for d, _ in hits[q]])
+            for q in data.queries
+            if hits.get(q)
+        )
+        tokens = 1000.0 * total / max(len(data.queries), 1)
+    cost = tokens / 1000.0 * unit_price if tokens is not None and unit_price is not None else None
+    return ModelResult(
+        spec=spec,
+        metrics=compute_metrics(data.qrels, reranked_run, MEASURES),
+        latency_ms=latency_summary(list(seconds.values())),
+        per_query=per_query(data.qrels, reranked_run),
+        tokens_per_1k_queries=tokens,
+        cost_per_1k_queries=cost,
+        ranking=ranking,
+    )
+
+
+def _attach_tests(results: list[ModelResult], first_values: Mapping[str, float], first_stage: str) -> None:
+    """Each model's paired tests against the first stage and against the best model (each family Holm-corrected)."""
+    qids = list(first_values)
+    vs_first = paired_tests(
+        {m.spec: [m.per_query[q] for q in qids] for m in results}, [first_values[q] for q in qids], first_stage
+    )
+    best = max(results, key=lambda m: m.metrics[PRIMARY])
+    others = {m.spec: [m.per_query[q] for q in qids] for m in results if m is not best}
+    vs_best = paired_tests(others, [best.per_query[q] for q in qids], best.spec) if others else {}
+    for model in results:
+        model.vs_first_stage = vs_first[model.spec]
+        model.vs_best = vs_best.get(model.spec)
+
+
 def compare(
     dataset: str | Path | BeirDataset,
     models: Sequence[str | Reranker],
@@ -483,71 +548,20 @@ def compare(
     if first_stage not in FIRST_STAGES:
         raise ValueError(f"first_stage must be one of {list(FIRST_STAGES)}, got {first_stage!r}")
     specs = [str(m.model) if isinstance(m, Reranker) else m for m in models]
-    if not specs:
-        raise ValueError("compare needs at least one model: pass --model SPEC (repeat it for more)")
-    if len(set(specs)) != len(specs):
-        raise ValueError(f"a model is listed twice: {specs}")
-    if budget_ms is not None and not (math.isfinite(budget_ms) and budget_ms > 0):
-        raise ValueError(f"budget_ms must be a positive number, got {budget_ms!r}")
-    prices = dict(prices_per_1k_tokens or {})
-    for name, price in prices.items():
-        if name != "*" and name not in specs:
-            raise ValueError(f"a price is given for {name!r}, which is not one of the models {specs}")
-        if not (math.isfinite(price) and price >= 0):
-            raise ValueError(f"the price for {name!r} must be a non-negative number, got {price!r}")
-    data = (
-        dataset
-        if isinstance(dataset, BeirDataset)
-        else load_beir(
-            dataset, split=split, max_queries=max_queries, qrels=qrels, ignore_identical_ids=ignore_identical_ids
-        )
-    )
+    prices = _checked_arguments(specs, budget_ms, prices_per_1k_tokens)
+    data = dataset_of(dataset, split, max_queries, qrels, ignore_identical_ids)
     hits = candidates(data, depth=depth, run=run)
     first_run = run_from_rankings({q: [d for d, _ in docs] for q, docs in hits.items()})
     first_values = per_query(data.qrels, first_run)
-    qids = list(data.qrels)
-
-    results: list[ModelResult] = []
+    results = []
     for spec, given in zip(specs, models, strict=True):
-        if isinstance(given, Reranker):
-            reranker = given.load()
-        else:
-            reranker = Reranker(spec, backend_options=_options_for(spec, backend_options)).load()
-        ranking, seconds = rerank_candidates(reranker, data, hits, progress=progress, label=spec)
-        reranked_run = run_from_rankings(ranking)
-        remote = [b for b in reranker.backends if _remote(b)]
-        tokens: float | None = None
-        if remote:
-            total = sum(
-                _tokens(remote, data.queries[q], [data.corpus[d].content for d, _ in hits[q]])
-                for q in data.queries
-                if hits.get(q)
-            )
-            tokens = 1000.0 * total / max(len(data.queries), 1)
-        unit_price = _price_for(spec, prices)
-        results.append(
-            ModelResult(
-                spec=spec,
-                metrics=compute_metrics(data.qrels, reranked_run, MEASURES),
-                latency_ms=latency_summary(list(seconds.values())),
-                per_query=per_query(data.qrels, reranked_run),
-                tokens_per_1k_queries=tokens,
-                cost_per_1k_queries=(tokens / 1000.0 * unit_price)
-                if tokens is not None and unit_price is not None
-                else None,
-                ranking=ranking,
-            )
+        reranker = (
+            given.load()
+            if isinstance(given, Reranker)
+            else Reranker(spec, backend_options=_options_for(spec, backend_options)).load()
         )
-
-    vs_first = paired_tests(
-        {m.spec: [m.per_query[q] for q in qids] for m in results}, [first_values[q] for q in qids], first_stage
-    )
-    best = max(results, key=lambda m: m.metrics[PRIMARY])
-    others = {m.spec: [m.per_query[q] for q in qids] for m in results if m is not best}
-    vs_best = paired_tests(others, [best.per_query[q] for q in qids], best.spec) if others else {}
-    for model in results:
-        model.vs_first_stage = vs_first[model.spec]
-        model.vs_best = vs_best.get(model.spec)
+        results.append(_model_result(spec, reranker, data, hits, _price_for(spec, prices), progress))
+    _attach_tests(results, first_values, first_stage)
     return CompareReport(
         dataset=data.name,
         split=data.split,

@@ -175,13 +175,7 @@ def evaluate(
         raise ValueError(f"first_stage must be one of {list(FIRST_STAGES)}, got {first_stage!r}")
     if isinstance(depth, bool) or not isinstance(depth, int) or depth <= 0:
         raise ValueError(f"depth must be a positive integer, got {depth!r}")
-    data = (
-        dataset
-        if isinstance(dataset, BeirDataset)
-        else load_beir(
-            dataset, split=split, max_queries=max_queries, qrels=qrels, ignore_identical_ids=ignore_identical_ids
-        )
-    )
+    data = dataset_of(dataset, split, max_queries, qrels, ignore_identical_ids)
     reranker = model if isinstance(model, Reranker) else Reranker(model, backend_options=backend_options)
     reranker.load()
     hits = candidates(data, depth=depth, run=run)
@@ -205,6 +199,21 @@ def evaluate(
         backend_options=json.loads(json.dumps(dict(backend_options or {}), default=str)),
         runs={"first_stage": first_run, "reranked": reranked_run},
         ignore_identical_ids=data.ignore_identical_ids,
+    )
+
+
+def dataset_of(
+    dataset: str | Path | BeirDataset,
+    split: str,
+    max_queries: int | None,
+    qrels: str | Path | None,
+    ignore_identical_ids: bool | None,
+) -> BeirDataset:
+    """``dataset`` itself, or the BEIR folder it names loaded with these options (see `load_beir`)."""
+    if isinstance(dataset, BeirDataset):
+        return dataset
+    return load_beir(
+        dataset, split=split, max_queries=max_queries, qrels=qrels, ignore_identical_ids=ignore_identical_ids
     )
 
 
