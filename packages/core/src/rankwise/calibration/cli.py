@@ -28,7 +28,7 @@ from typing import IO, Any
 import numpy as np
 import numpy.typing as npt
 
-from rankwise.calibration.model import Calibration, RawTerm
+from rankwise.calibration.model import Calibration, RawTerm, Variant
 
 Array = npt.NDArray[np.float64]
 FIRST_STAGE = "first-stage"
@@ -73,49 +73,16 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, out: IO[str] = sys.stdout) -> int:
     """Fit, write ``--out``, print the before/after table; returns the exit status."""
-    from rankwise.calibration.fit import fit_isotonic_output, fit_logistic, fit_single
-    from rankwise.calibration.metrics import brier_score, expected_calibration_error, top_k
-    from rankwise.evaluation import load_beir
-
     if not 0.0 < args.heldout_share < 1.0:
         raise ValueError(f"--heldout-share must lie strictly between 0 and 1, got {args.heldout_share}")
     if args.depth <= 0:
         raise ValueError(f"--depth must be a positive integer, got {args.depth}")
     root = Path(args.dataset)
-    if args.split == "train":
-        if not (root / "qrels" / "train.tsv").is_file():
-            raise FileNotFoundError(
-                f"{root} has no qrels/train.tsv: fit on a share of another split, e.g. --split test --heldout-share 0.5"
-            )
-        fit_data = load_beir(root, split="train", max_queries=args.max_queries)
-        report_data = (
-            load_beir(root, split="test", max_queries=args.max_queries)
-            if (root / "qrels" / "test.tsv").is_file()
-            else None
-        )
-        fit_ids, report_ids = set(fit_data.queries), set(report_data.queries) if report_data else set()
-        overlap = fit_ids & report_ids
-        report_ids -= overlap  # never report on a query fitted on
-    else:
-        fit_data = load_beir(root, split=args.split, max_queries=args.max_queries)
-        report_data = fit_data
-        fit_ids = {q for q in fit_data.queries if _share(q) < args.heldout_share}
-        report_ids = set(fit_data.queries) - fit_ids
-
+    fit_data, fit_ids, report_data, report_ids = _splits(root, args)
     scorer = _Scorer(args.model, args.embedding_cache_dir)
     fitted = _collect(fit_data, fit_ids, scorer, args.depth)
     if not fitted:
         raise ValueError(f"no query of {root} to fit on had BM25 candidates")
-    kinds = [t.kind for t in fitted[0].terms]
-    y = np.concatenate([q.labels for q in fitted])
-    if len(kinds) == 1:
-        variant = fit_single(np.concatenate([q.terms[0].raw for q in fitted]), y, kind=kinds[0], method=args.method)
-    else:
-        features = [f"t{i}" for i in range(len(kinds))]
-        x = np.stack([np.concatenate([q.terms[i].raw for q in fitted]) for i in range(len(kinds))], axis=1)
-        variant = fit_logistic(x, y, kinds=kinds, features=features, name="logistic")
-        if args.method == "isotonic":
-            variant = fit_isotonic_output(variant, x @ np.asarray(variant.coef) + variant.intercept, y, None)
     info = {
         "dataset": root.resolve().name,
         "split": args.split,
@@ -124,16 +91,58 @@ def run(args: argparse.Namespace, out: IO[str] = sys.stdout) -> int:
         "fitted_queries": len(fitted),
         "terms": [{"source": t.source, "kind": t.kind} for t in fitted[0].terms],
     }
-    calibration = Calibration(args.model, (variant,), info)
+    calibration = Calibration(args.model, (_fit(fitted, args.method),), info)
     calibration.save(args.out)
-
-    measured = _collect(report_data, report_ids, scorer, args.depth) if report_data is not None else []
-    label = f"{report_data.split} queries not fitted on" if report_data is not None else "none"
     out.write(f"fitted {args.method} on {len(fitted)} {args.split} queries of {info['dataset']}; wrote {args.out}\n")
-    if not measured:
+    measured = _collect(report_data, report_ids, scorer, args.depth) if report_data is not None else []
+    if not measured or report_data is None:
         out.write("no held-out queries to measure on\n")
         return 0
-    out.write(f"measured on {len(measured)} {label}:\n")
+    out.write(f"measured on {len(measured)} {report_data.split} queries not fitted on:\n")
+    _write_table(calibration, measured, out)
+    return 0
+
+
+def _splits(root: Path, args: argparse.Namespace) -> tuple[Any, set[str], Any, set[str]]:
+    """The data and query ids to fit on, and those to report on (never the same query)."""
+    from rankwise.evaluation import load_beir
+
+    if args.split != "train":
+        data = load_beir(root, split=args.split, max_queries=args.max_queries)
+        fit_ids = {q for q in data.queries if _share(q) < args.heldout_share}
+        return data, fit_ids, data, set(data.queries) - fit_ids
+    if not (root / "qrels" / "train.tsv").is_file():
+        raise FileNotFoundError(
+            f"{root} has no qrels/train.tsv: fit on a share of another split, e.g. --split test --heldout-share 0.5"
+        )
+    fit_data = load_beir(root, split="train", max_queries=args.max_queries)
+    has_test = (root / "qrels" / "test.tsv").is_file()
+    report_data = load_beir(root, split="test", max_queries=args.max_queries) if has_test else None
+    fit_ids = set(fit_data.queries)
+    report_ids = (set(report_data.queries) if report_data is not None else set()) - fit_ids
+    return fit_data, fit_ids, report_data, report_ids
+
+
+def _fit(fitted: list[Query], method: str) -> Variant:
+    """Platt or isotonic for one term; logistic regression (then isotonic) over several terms' raw scores."""
+    from rankwise.calibration.fit import fit_isotonic_output, fit_logistic, fit_single
+
+    kinds = [t.kind for t in fitted[0].terms]
+    y = np.concatenate([q.labels for q in fitted])
+    if len(kinds) == 1:
+        return fit_single(np.concatenate([q.terms[0].raw for q in fitted]), y, kind=kinds[0], method=method)
+    features = [f"t{i}" for i in range(len(kinds))]
+    x = np.stack([np.concatenate([q.terms[i].raw for q in fitted]) for i in range(len(kinds))], axis=1)
+    variant = fit_logistic(x, y, kinds=kinds, features=features, name="logistic")
+    if method == "isotonic":
+        variant = fit_isotonic_output(variant, x @ np.asarray(variant.coef) + variant.intercept, y, None)
+    return variant
+
+
+def _write_table(calibration: Calibration, measured: list[Query], out: IO[str]) -> None:
+    """ECE over each query's top 10 and Brier over all candidates, before and after calibrating."""
+    from rankwise.calibration.metrics import brier_score, expected_calibration_error, top_k
+
     out.write(f"{'':<8}{'ECE@10':>9}{'Brier':>9}\n")
     labels = [q.labels for q in measured]
     for name, scores in (
@@ -144,7 +153,6 @@ def run(args: argparse.Namespace, out: IO[str] = sys.stdout) -> int:
         ece = expected_calibration_error(top_p, top_y)
         brier = brier_score(np.concatenate(scores), np.concatenate(labels))
         out.write(f"{name:<8}{ece:>9.4f}{brier:>9.4f}\n")
-    return 0
 
 
 def _share(qid: str) -> float:
