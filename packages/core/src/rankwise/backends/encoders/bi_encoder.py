@@ -96,46 +96,14 @@ class BiEncoderBackend:
         self._onnx: OnnxSentenceEncoder | None = None
         self.model: Any = None
         if runtime == "onnx":
-            if precision == "bf16":
-                raise ValueError(
-                    "the ONNX bi-encoder runtime is fp32: use precision 'fp32' (or runtime 'torch' for bf16)"
-                )
-            if device not in (None, "cpu"):
-                raise ValueError(f"the ONNX bi-encoder runtime runs on the CPU, not {device!r}: use runtime 'torch'")
-            try:
-                self._onnx = OnnxSentenceEncoder(
-                    model,
-                    max_length=max_length,
-                    num_threads=num_threads,
-                    onnx_cache_dir=onnx_cache_dir,
-                    revision=revision,
-                    trust_remote_code=bool(model_kwargs.get("trust_remote_code", False)),
-                )
-            except OSError as exc:  # an unwritable cache directory: still answer, on torch
-                warnings.warn(
-                    f"the ONNX bi-encoder export of {model!r} could not be cached ({exc}); running on torch instead"
-                    " (set onnx_cache_dir to a writable directory)",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-                runtime = "torch"
-        self.runtime = runtime
+            self._onnx = _onnx_encoder(
+                model, device, precision, max_length, num_threads, onnx_cache_dir, revision, model_kwargs
+            )
+        self.runtime = "onnx" if self._onnx is not None else "torch"
         if self._onnx is not None:
-            self.max_length = self._onnx.max_length
-            self.precision = "fp32"
+            self.max_length, self.precision = self._onnx.max_length, "fp32"
         else:
-            st = require("sentence_transformers", extra="bi-encoder", purpose="the bi-encoder backend")
-            if revision is not None:
-                model_kwargs["revision"] = revision
-            self.model = st.SentenceTransformer(model, device=device, **model_kwargs)
-            model_limit = self.model.max_seq_length or max_length
-            self.model.max_seq_length = min(max_length, model_limit)
-            self.max_length = self.model.max_seq_length
-            if precision == "auto":
-                precision = "bf16" if _native_bf16(self.model.device.type) else "fp32"
-            self.precision = precision
-        if self.precision == "auto":
-            self.precision = "fp32"
+            self._load_torch(model, device, max_length, precision, revision, model_kwargs)
         self._store = (
             None
             if embedding_cache_dir is None
@@ -151,6 +119,26 @@ class BiEncoderBackend:
                 ),
             )
         )
+
+    def _load_torch(
+        self,
+        model: str,
+        device: str | None,
+        max_length: int,
+        precision: str,
+        revision: str | None,
+        model_kwargs: dict[str, Any],
+    ) -> None:
+        st = require("sentence_transformers", extra="bi-encoder", purpose="the bi-encoder backend")
+        if revision is not None:
+            model_kwargs["revision"] = revision
+        self.model = st.SentenceTransformer(model, device=device, **model_kwargs)
+        model_limit = self.model.max_seq_length or max_length
+        self.model.max_seq_length = min(max_length, model_limit)
+        self.max_length = self.model.max_seq_length
+        if precision == "auto":
+            precision = "bf16" if _native_bf16(self.model.device.type) else "fp32"
+        self.precision = precision
 
     @classmethod
     def from_spec(cls, model: str, config: BackendConfig) -> BiEncoderBackend:
@@ -313,6 +301,40 @@ class BiEncoderBackend:
                 while len(self._queries) > 64:
                     self._queries.popitem(last=False)
         return vector
+
+
+def _onnx_encoder(
+    model: str,
+    device: str | None,
+    precision: str,
+    max_length: int,
+    num_threads: int | None,
+    onnx_cache_dir: str | os.PathLike[str] | None,
+    revision: str | None,
+    model_kwargs: dict[str, Any],
+) -> OnnxSentenceEncoder | None:
+    """The ONNX runtime's encoder, or ``None`` (with a warning) when its export cannot be cached: then torch."""
+    if precision == "bf16":
+        raise ValueError("the ONNX bi-encoder runtime is fp32: use precision 'fp32' (or runtime 'torch' for bf16)")
+    if device not in (None, "cpu"):
+        raise ValueError(f"the ONNX bi-encoder runtime runs on the CPU, not {device!r}: use runtime 'torch'")
+    try:
+        return OnnxSentenceEncoder(
+            model,
+            max_length=max_length,
+            num_threads=num_threads,
+            onnx_cache_dir=onnx_cache_dir,
+            revision=revision,
+            trust_remote_code=bool(model_kwargs.get("trust_remote_code", False)),
+        )
+    except OSError as exc:  # an unwritable cache directory: still answer, on torch
+        warnings.warn(
+            f"the ONNX bi-encoder export of {model!r} could not be cached ({exc}); running on torch instead"
+            " (set onnx_cache_dir to a writable directory)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
 
 
 def _native_bf16(device_type: str) -> bool:

@@ -215,27 +215,7 @@ def export_sentence_encoder(
     scratch = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
     try:
         raw = scratch / "raw.onnx"
-
-        class TokenEmbeddings(torch.nn.Module):  # type: ignore[misc,name-defined]
-            def __init__(self) -> None:
-                super().__init__()
-                self.hf = hf
-
-            def forward(self, *inputs: Any) -> Any:
-                return self.hf(**dict(zip(names, inputs, strict=True))).last_hidden_state
-
-        with torch.inference_mode(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
-            torch.onnx.export(
-                TokenEmbeddings(),
-                tuple(sample[n] for n in names),
-                str(raw),
-                input_names=names,
-                output_names=["token_embeddings"],
-                dynamic_axes={n: {0: "batch", 1: "sequence"} for n in [*names, "token_embeddings"]},
-                opset_version=OPSET,
-                dynamo=False,
-            )
+        _export_token_embeddings(torch, hf, sample, names, raw)
         tokenizer.backend_tokenizer.save(str(scratch / "tokenizer.json"))
         manifest = {
             "model": model,
@@ -262,6 +242,31 @@ def export_sentence_encoder(
         os.replace(scratch, directory)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _export_token_embeddings(torch: Any, hf: Any, sample: Any, names: list[str], raw: Path) -> None:
+    """``torch.onnx.export(..., dynamo=False)`` of the transformer, token embeddings out, dynamic batch and length."""
+
+    class TokenEmbeddings(torch.nn.Module):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.hf = hf
+
+        def forward(self, *inputs: Any) -> Any:
+            return self.hf(**dict(zip(names, inputs, strict=True))).last_hidden_state
+
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
+        torch.onnx.export(
+            TokenEmbeddings(),
+            tuple(sample[n] for n in names),
+            str(raw),
+            input_names=names,
+            output_names=["token_embeddings"],
+            dynamic_axes={n: {0: "batch", 1: "sequence"} for n in [*names, "token_embeddings"]},
+            opset_version=OPSET,
+            dynamo=False,
+        )
 
 
 def _fuse(raw: Path, target: Path, config: Any) -> bool:
