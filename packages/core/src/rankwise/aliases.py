@@ -35,10 +35,18 @@ class Alias:
 def _embedded() -> Alias:
     import rankwise.embedded as embedded
 
-    return Alias("embedded", embedded.embedded_spec, embedded.BACKEND_OPTIONS, embedded.embedded_calibration)
+    return Alias("embedded", embedded.embedded_spec, embedded.BACKEND_OPTIONS)
 
 
-_ALIASES: dict[str, Callable[[], Alias]] = {"embedded": _embedded}
+def _embedded_calibrated() -> Alias:
+    """The embedded spec with its shipped calibration: scores are P(relevant), ``score_threshold=0.5`` means
+    "probably relevant" (docs/calibration.md)."""
+    import rankwise.embedded as embedded
+
+    return Alias("embedded-calibrated", embedded.embedded_spec, embedded.BACKEND_OPTIONS, embedded.embedded_calibration)
+
+
+_ALIASES: dict[str, Callable[[], Alias]] = {"embedded": _embedded, "embedded-calibrated": _embedded_calibrated}
 _LOCK = threading.Lock()
 
 

@@ -117,3 +117,12 @@ def test_a_given_backend_still_works_without_a_spec() -> None:
     assert [r.index for r in results] == [1, 0]
     assert results[0].backend == "overlap"
     assert math.isfinite(results[0].score)
+
+
+def test_the_calibrated_alias_ships_its_calibration_and_the_default_has_none() -> None:
+    calibrated = Reranker("embedded-calibrated")
+    assert str(calibrated.spec) == "embedded-calibrated"
+    assert calibrated.spec.terms == parse_spec("embedded").terms
+    assert calibrated.calibration is not None
+    assert Reranker("embedded").calibration is None
+    assert Reranker("embedded", normalize="minmax").calibration is None
