@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rankwise.evaluation.trec import read_trec_qrels
 from rankwise.json_lines import json_objects, text_lines
 
 
@@ -122,6 +123,15 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     return qrels
 
 
+def read_any_qrels(path: Path) -> dict[str, dict[str, int]]:
+    """A BEIR ``.tsv`` (3 tab-separated fields, header optional) or a TREC qrels file, told apart by its first line."""
+    with path.open(encoding="utf-8-sig") as handle:
+        first = next((line for line in handle if line.strip()), "")
+    if len(first.rstrip("\r\n").split("\t")) == 3:
+        return read_qrels(path)
+    return read_trec_qrels(path)
+
+
 def _spread(ids: list[str], count: int) -> list[str]:
     """``count`` ids evenly spaced over ``ids`` (all of them if ``count`` is larger)."""
     if count >= len(ids):
@@ -165,8 +175,6 @@ def load_beir(
         judgements = {str(q): {str(d): int(g) for d, g in docs.items()} for q, docs in qrels.items()}
         qrels_name = "the qrels given"
     else:
-        from rankwise.evaluation.trec import read_any_qrels
-
         judgements = read_any_qrels(paths["qrels"])
         qrels_name = str(paths["qrels"])
     all_queries = read_queries(paths["queries"])

@@ -89,17 +89,6 @@ def read_trec_qrels(source: str | Path | IO[str], name: str | None = None) -> di
     return qrels
 
 
-def read_any_qrels(path: Path) -> dict[str, dict[str, int]]:
-    """A BEIR ``.tsv`` (3 tab-separated fields, header optional) or a TREC qrels file, told apart by its first line."""
-    from rankwise.evaluation.beir import read_qrels
-
-    with path.open(encoding="utf-8-sig") as handle:
-        first = next((line for line in handle if line.strip()), "")
-    if len(first.rstrip("\r\n").split("\t")) == 3:
-        return read_qrels(path)
-    return read_trec_qrels(path)
-
-
 def write_trec_run(
     path: str | Path,
     rankings: Mapping[str, Sequence[str]],
