@@ -35,48 +35,10 @@ import numpy as np
 import numpy.typing as npt
 
 from rankwise._optional import require
+from rankwise.stopwords import STOPWORDS, TOKEN
 
 Array = npt.NDArray[np.float64]
 
-# Lucene's classic English stop set (the one `rankwise.evaluation.first_stage` uses).
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "for",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "no",
-        "not",
-        "of",
-        "on",
-        "or",
-        "such",
-        "that",
-        "the",
-        "their",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "was",
-        "will",
-        "with",
-    ]
-)
-_TOKEN = re.compile(r"[^\W_]+")
 _TERM = re.compile(r"^t(\d+)$")
 
 
@@ -92,7 +54,7 @@ def _stemmer() -> Any:
 
 @lru_cache(maxsize=8192)
 def _stems(text: str) -> frozenset[str]:
-    words = [w for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS]
+    words = [w for w in TOKEN.findall(text.lower()) if w not in STOPWORDS]
     return frozenset(_stemmer().stemWords(words))
 
 
@@ -102,7 +64,7 @@ def query_length(query: str) -> int:
     >>> query_length("What is the capital of France?")
     3
     """
-    return max(1, sum(1 for w in _TOKEN.findall(query.lower()) if w not in STOPWORDS))
+    return max(1, sum(1 for w in TOKEN.findall(query.lower()) if w not in STOPWORDS))
 
 
 def coverage(query: str, text: str) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,47 +9,7 @@ import numpy as np
 
 from rankwise._optional import require
 from rankwise.evaluation.beir import Document
-
-# Lucene's classic English stop set: short on purpose (no stemming either), which is
-# what puts SciFact's BM25 nDCG@10 next to BEIR's published 0.665 (see docs/evaluation.md).
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "for",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "no",
-        "not",
-        "of",
-        "on",
-        "or",
-        "such",
-        "that",
-        "the",
-        "their",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "was",
-        "will",
-        "with",
-    ]
-)
-_TOKEN = re.compile(r"[^\W_]+")
+from rankwise.stopwords import STOPWORDS, TOKEN
 
 
 def tokenize(text: str, stopwords: frozenset[str] = STOPWORDS) -> list[str]:
@@ -59,7 +18,7 @@ def tokenize(text: str, stopwords: frozenset[str] = STOPWORDS) -> list[str]:
     >>> tokenize("The Cat's 2 whiskers-and_tail")
     ['cat', 's', '2', 'whiskers', 'tail']
     """
-    return [t for t in _TOKEN.findall(text.lower()) if t not in stopwords]
+    return [t for t in TOKEN.findall(text.lower()) if t not in stopwords]
 
 
 class BM25FirstStage:
