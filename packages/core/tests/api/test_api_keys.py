@@ -168,7 +168,7 @@ async def fail_with_echoed_key(kind: str, mode: str, server: FakeRerankServer) -
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 @pytest.mark.parametrize("kind", ["cohere", "voyage", "jina", "tei", "openai"])
-async def test_an_echoed_key_is_in_no_traceback_chain_or_log_record(
+async def test_item4_an_echoed_key_is_in_no_traceback_chain_or_log_record(
     kind: str, mode: str, server: FakeRerankServer, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
     # issue 12 item 4: masking str(exc) is not enough when the unmasked original rides along as the cause
@@ -191,7 +191,7 @@ async def test_an_echoed_key_is_in_no_traceback_chain_or_log_record(
 
 @pytest.mark.parametrize("level", [logging.DEBUG, logging.INFO])
 @pytest.mark.parametrize("mode", ["sync", "async"])
-async def test_the_voyage_sdk_logs_error_bodies_without_the_key(
+async def test_item6_the_voyage_sdk_logs_error_bodies_without_the_key(
     level: int, mode: str, server: FakeRerankServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     # issue 12 item 6: the SDK logs "Voyage API error received" with the server's message at INFO

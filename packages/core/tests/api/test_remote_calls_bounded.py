@@ -31,7 +31,7 @@ async def call(rr: Any, mode: str, docs: list[str]) -> Any:
 @pytest.mark.parametrize("headers_too", [False, True], ids=["body", "headers"])
 @pytest.mark.parametrize("mode", ["sync", "async"])
 @pytest.mark.parametrize("kind", [*FAMILIES, "tei"])
-async def test_a_trickling_server_cannot_outlast_the_deadline(
+async def test_item7_a_trickling_server_cannot_outlast_the_deadline(
     kind: str, mode: str, headers_too: bool, server: FakeRerankServer
 ) -> None:
     server.script(*[Fault.trickle(headers_too=headers_too)] * 4)
@@ -65,7 +65,7 @@ async def test_a_call_after_a_stopped_attempt_works(kind: str, mode: str, server
     [Fault.http(429, retry_after="3600"), Fault.http(429, retry_after="3600", text="Too Many Requests")],
     ids=["voyage-json", "gateway-text"],
 )
-async def test_voyage_honours_a_retry_after_past_the_deadline(
+async def test_item8_voyage_honours_a_retry_after_past_the_deadline(
     fault: Fault, mode: str, server: FakeRerankServer
 ) -> None:
     # the SDK keeps the headers of a {"detail": ...} 429 but drops them for any other body
@@ -134,7 +134,7 @@ async def test_chat_llm_final_failure_is_the_policys(
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
-async def test_chat_llm_deadline_holds_against_a_trickling_server(mode: str, server: FakeRerankServer) -> None:
+async def test_item7_chat_llm_deadline_holds_against_a_trickling_server(mode: str, server: FakeRerankServer) -> None:
     server.script(*[Fault.trickle()] * 4)
     llm = chat(server, deadline=DEADLINE)
     llm._ready()  # importing the SDK is not part of the call the deadline bounds
