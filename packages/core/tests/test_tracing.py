@@ -237,3 +237,10 @@ def test_every_rerank_call_is_one_reranker_span(spans: InMemorySpanExporter) -> 
     assert [attrs[f"reranker.output_documents.{i}.document.score"] for i in range(2)] == [r.score for r in results]
     assert "reranker.query" not in attrs
     assert not any(k.endswith("document.content") for k in attrs)
+
+
+def test_a_rerank_with_first_stage_scores_records_them_on_the_input_documents(spans: InMemorySpanExporter) -> None:
+    Reranker("0.5*lexical+0.5*first-stage").rerank(QUERY, DOCS, first_stage_scores=[4.0, 3.0, 2.0, 1.0])
+    attrs = dict(only_span(spans).attributes or {})
+    assert [attrs[f"reranker.input_documents.{i}.document.score"] for i in range(4)] == [4.0, 3.0, 2.0, 1.0]
+    assert attrs["rankwise.score_kind"] == "relative"

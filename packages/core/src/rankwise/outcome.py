@@ -84,6 +84,8 @@ def finish_call(
         terms, normalization=normalization, label=name, calibration=calibration, query=call.query, texts=call.texts
     )
     results = ranked(documents, fused, call.top_n, call.score_threshold)
+    if call.first_stage is not None:
+        span.input_scores(call.first_stage.tolist())
     span.add("backend", fused.label)
     span.add("score_kind", fused.kind)
     span.add("cache_hits", stats.cache_hits)
