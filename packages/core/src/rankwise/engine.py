@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,14 +85,20 @@ class Engine:
     max_concurrency: int = 8
 
     # ------------------------------------------------------------------ plan
-    def units(self, backend: Backend, text: str) -> list[str]:
-        """What a backend is given for one document: the text cut to what it reads, or its windows."""
+    def cutter(self, backend: Backend) -> Callable[[str], list[str]]:
+        """What a backend is given for each document — the text cut to what it reads, or its windows —
+        decided once per call (capability checks are not free, and this runs for every document)."""
         if self.long_documents == "chunk":
-            return chunk_words(text, self.chunk_size, self.chunk_overlap)
+            size, overlap = self.chunk_size, self.chunk_overlap
+            return lambda text: chunk_words(text, size, overlap)
         if isinstance(backend, TokenCutting):
-            return [backend.cut_to_tokens(text)]
+            cut = backend.cut_to_tokens
+            return lambda text: [cut(text)]
         limit = backend.max_length if isinstance(backend, LengthLimited) else None
-        return [truncate_words(text, limit)] if isinstance(limit, int) and limit > 0 else [text]
+        if isinstance(limit, int) and limit > 0:
+            words = limit
+            return lambda text: [truncate_words(text, words)]
+        return lambda text: [text]
 
     def query_for(self, backend: Backend, query: str) -> str:
         """The query cut once for this call: at most `QUERY_SHARE` of the backend's ``max_length`` words."""
@@ -102,7 +108,8 @@ class Engine:
         return query
 
     def plan(self, backend: Backend, query: str, texts: Sequence[str]) -> _Plan:
-        units_per_doc = [self.units(backend, t) for t in texts]
+        cut = self.cutter(backend)
+        units_per_doc = [cut(t) for t in texts]
         unique = list(dict.fromkeys(u for units in units_per_doc for u in units))
         if _set_dependent(backend):
             return _Plan(units_per_doc, {}, unique)
@@ -130,7 +137,8 @@ class Engine:
         handed = 0
         for backend in backends:
             if isinstance(backend, Warmable):
-                units = sorted({u for t in texts for u in self.units(backend, t)})
+                cut = self.cutter(backend)
+                units = sorted({u for t in texts for u in cut(t)})
                 backend.warm(units)
                 handed += len(units)
         return handed
