@@ -44,6 +44,26 @@ def reject_renamed(options: Mapping[str, object], owner: str, allowed: frozenset
             raise ValueError(f"{owner} has no option {given!r}: rankwise calls it {ours!r} ({ours}={options[given]!r})")
 
 
+def checked_options(*numbers: str) -> Any:
+    """One pydantic ``model_validator(mode="before")`` for an adapter class: another library's option name
+    (``top_k``) gets rankwise's name in the error, and the fields in ``numbers`` refuse bools.
+
+    Assign it in the class body (pydantic picks it up): ``_checked = checked_options("top_n", "score_threshold")``.
+    Only the LangChain and LlamaIndex adapters call it, so pydantic is imported here, not by the core.
+    """
+    from pydantic import model_validator
+
+    def check(cls: type, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            reject_renamed(data, cls.__name__)
+            for name in numbers:
+                if name in data:
+                    not_bool(name, data[name])
+        return data
+
+    return model_validator(mode="before")(classmethod(check))  # type: ignore[arg-type]
+
+
 def key_out_of_kwargs(data: Mapping[str, Any]) -> dict[str, Any]:
     """Constructor input with ``reranker_kwargs["api_key"]`` moved to ``api_key`` (the adapters' secret field).
 

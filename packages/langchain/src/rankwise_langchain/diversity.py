@@ -7,10 +7,10 @@ from typing import Any
 
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
-from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from rankwise import Reranker
-from rankwise.adapter_support import not_bool, reject_renamed
+from rankwise.adapter_support import checked_options
 from rankwise.diversity import Diversifier
 from rankwise_langchain._documents import texts_of
 
@@ -42,17 +42,7 @@ class RankwiseDiversityRerank(BaseDocumentCompressor):
 
     _diversifier: Diversifier = PrivateAttr()
 
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            reject_renamed(data, cls.__name__)
-        return data
-
-    @field_validator("top_n", "lambda_mult", mode="before")
-    @classmethod
-    def _not_bool(cls, value: Any, info: Any) -> Any:
-        return not_bool(info.field_name, value)
+    _checked = checked_options("top_n", "lambda_mult")
 
     def model_post_init(self, context: Any, /) -> None:
         self._diversifier = Diversifier(self.model, lambda_mult=self.lambda_mult, top_n=self.top_n)

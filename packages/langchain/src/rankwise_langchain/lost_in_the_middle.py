@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.documents import BaseDocumentTransformer, Document
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from rankwise import lost_in_the_middle
-from rankwise.adapter_support import not_bool, reject_renamed
+from rankwise.adapter_support import checked_options
 
 
 class RankwiseLostInTheMiddle(BaseDocumentTransformer, BaseModel):
@@ -32,17 +32,7 @@ class RankwiseLostInTheMiddle(BaseDocumentTransformer, BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            reject_renamed(data, cls.__name__)
-        return data
-
-    @field_validator("top_n", "word_count_threshold", mode="before")
-    @classmethod
-    def _not_bool(cls, value: Any, info: Any) -> Any:
-        return not_bool(info.field_name, value)
+    _checked = checked_options("top_n", "word_count_threshold")
 
     def transform_documents(self, documents: Sequence[Document], **kwargs: Any) -> Sequence[Document]:
         """Reorder ``documents`` (ranked best first); ``kwargs`` are accepted and not used."""

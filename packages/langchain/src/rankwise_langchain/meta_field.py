@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.documents import BaseDocumentTransformer, Document
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from rankwise.adapter_support import not_bool, reject_renamed
+from rankwise.adapter_support import checked_options
 from rankwise.meta_field import MetaFieldRanking, MissingPolicy, RankingMode, SortOrder
 from rankwise_langchain._documents import scored_copies, texts_of
 
@@ -42,17 +42,7 @@ class RankwiseMetaFieldRerank(BaseDocumentTransformer, BaseModel):
 
     _ranking: MetaFieldRanking = PrivateAttr()
 
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            reject_renamed(data, cls.__name__)
-        return data
-
-    @field_validator("top_n", "weight", mode="before")
-    @classmethod
-    def _not_bool(cls, value: Any, info: Any) -> Any:
-        return not_bool(info.field_name, value)
+    _checked = checked_options("top_n", "weight")
 
     def model_post_init(self, context: Any, /) -> None:
         self._ranking = MetaFieldRanking(

@@ -7,10 +7,10 @@ from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManager, CallbackManager, Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from rankwise import Reranker, RerankResult
-from rankwise.adapter_support import api_key_from, key_out_of_kwargs, not_bool, reject_renamed
+from rankwise.adapter_support import api_key_from, checked_options, key_out_of_kwargs
 from rankwise.retriever_scores import retriever_scores
 from rankwise_langchain._documents import scored_copies, texts_of
 
@@ -62,16 +62,10 @@ class RankwiseRerank(BaseDocumentCompressor):
     @model_validator(mode="before")
     @classmethod
     def _options(cls, data: Any) -> Any:
-        """``top_k`` gets a hint; an ``api_key`` in ``reranker_kwargs`` moves to the secret field."""
-        if isinstance(data, dict):
-            reject_renamed(data, cls.__name__)
-            data = key_out_of_kwargs(data)
-        return data
+        """An ``api_key`` in ``reranker_kwargs`` moves to the secret field."""
+        return key_out_of_kwargs(data) if isinstance(data, dict) else data
 
-    @field_validator("top_n", "score_threshold", mode="before")
-    @classmethod
-    def _not_bool(cls, value: Any, info: Any) -> Any:
-        return not_bool(info.field_name, value)
+    _checked = checked_options("top_n", "score_threshold")
 
     def model_post_init(self, context: Any, /) -> None:
         self._reranker = self._build()

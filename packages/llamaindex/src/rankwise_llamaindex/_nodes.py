@@ -8,7 +8,7 @@ from typing import Any
 from llama_index.core.bridge.pydantic import BaseModel
 from llama_index.core.schema import MetadataMode, NodeWithScore, RelatedNodeInfo
 
-from rankwise.adapter_support import kind_key, reject_renamed
+from rankwise.adapter_support import kind_key
 
 #: The node metadata key of the score's kind (``NodeWithScore.score`` holds the score).
 SCORE_KIND_KEY = kind_key("score")
@@ -49,10 +49,3 @@ def _independent(value: Any) -> Any:
     if isinstance(value, dict) and all(isinstance(v, RelatedNodeInfo) for v in value.values()):
         return {k: v.model_copy(update={"metadata": copy.deepcopy(v.metadata)}) for k, v in value.items()}
     return copy.deepcopy(value)
-
-
-def check_options(data: Any, owner: str) -> Any:
-    """A model validator's body: another library's option name gets rankwise's name in the error."""
-    if isinstance(data, dict):
-        reject_renamed(data, owner)
-    return data

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
 from rankwise import Reranker
-from rankwise.adapter_support import not_bool
+from rankwise.adapter_support import checked_options
 from rankwise.diversity import Diversifier
-from rankwise_llamaindex._nodes import check_options, texts_of
+from rankwise_llamaindex._nodes import texts_of
 
 
 class RankwiseDiversityRerank(BaseNodePostprocessor):
@@ -38,15 +38,7 @@ class RankwiseDiversityRerank(BaseNodePostprocessor):
 
     _diversifier: Diversifier = PrivateAttr()
 
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed(cls, data: Any) -> Any:
-        return check_options(data, cls.__name__)
-
-    @field_validator("top_n", "lambda_mult", mode="before")
-    @classmethod
-    def _not_bool(cls, value: Any, info: Any) -> Any:
-        return not_bool(info.field_name, value)
+    _checked = checked_options("top_n", "lambda_mult")
 
     def model_post_init(self, context: Any, /) -> None:
         self._diversifier = Diversifier(self.model, lambda_mult=self.lambda_mult, top_n=self.top_n)

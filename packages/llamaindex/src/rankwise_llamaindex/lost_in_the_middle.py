@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from llama_index.core.bridge.pydantic import ConfigDict, Field, field_validator, model_validator
+from llama_index.core.bridge.pydantic import ConfigDict, Field
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
 from rankwise import lost_in_the_middle
-from rankwise.adapter_support import not_bool
-from rankwise_llamaindex._nodes import check_options
+from rankwise.adapter_support import checked_options
 
 
 class RankwiseLostInTheMiddle(BaseNodePostprocessor):
@@ -33,15 +30,7 @@ class RankwiseLostInTheMiddle(BaseNodePostprocessor):
 
     model_config = ConfigDict(extra="forbid")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed(cls, data: Any) -> Any:
-        return check_options(data, cls.__name__)
-
-    @field_validator("top_n", "word_count_threshold", mode="before")
-    @classmethod
-    def _not_bool(cls, value: Any, info: Any) -> Any:
-        return not_bool(info.field_name, value)
+    _checked = checked_options("top_n", "word_count_threshold")
 
     @classmethod
     def class_name(cls) -> str:

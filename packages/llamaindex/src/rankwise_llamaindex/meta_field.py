@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
-from rankwise.adapter_support import not_bool
+from rankwise.adapter_support import checked_options
 from rankwise.meta_field import MetaFieldRanking, MissingPolicy, RankingMode, SortOrder
-from rankwise_llamaindex._nodes import check_options, scored_copy, texts_of
+from rankwise_llamaindex._nodes import scored_copy, texts_of
 
 
 class RankwiseMetaFieldRerank(BaseNodePostprocessor):
@@ -39,15 +39,7 @@ class RankwiseMetaFieldRerank(BaseNodePostprocessor):
 
     _ranking: MetaFieldRanking = PrivateAttr()
 
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed(cls, data: Any) -> Any:
-        return check_options(data, cls.__name__)
-
-    @field_validator("top_n", "weight", mode="before")
-    @classmethod
-    def _not_bool(cls, value: Any, info: Any) -> Any:
-        return not_bool(info.field_name, value)
+    _checked = checked_options("top_n", "weight")
 
     def model_post_init(self, context: Any, /) -> None:
         self._ranking = MetaFieldRanking(

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from llama_index.core.callbacks import CBEventType, EventPayload
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]  # re-exported there
 from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
@@ -14,9 +14,9 @@ from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
 from rankwise import Reranker, RerankResult
-from rankwise.adapter_support import api_key_from, key_out_of_kwargs, not_bool
+from rankwise.adapter_support import api_key_from, checked_options, key_out_of_kwargs
 from rankwise.retriever_scores import retriever_scores
-from rankwise_llamaindex._nodes import check_options, scored_copy, texts_of
+from rankwise_llamaindex._nodes import scored_copy, texts_of
 
 dispatcher = get_dispatcher(__name__)
 
@@ -62,13 +62,9 @@ class RankwiseRerank(BaseNodePostprocessor):
     @model_validator(mode="before")
     @classmethod
     def _options(cls, data: Any) -> Any:
-        data = check_options(data, cls.__name__)
         return key_out_of_kwargs(data) if isinstance(data, dict) else data
 
-    @field_validator("top_n", "score_threshold", mode="before")
-    @classmethod
-    def _not_bool(cls, value: Any, info: Any) -> Any:
-        return not_bool(info.field_name, value)
+    _checked = checked_options("top_n", "score_threshold")
 
     def model_post_init(self, context: Any, /) -> None:
         key = api_key_from(self.api_key.get_secret_value() if self.api_key else None, self.api_key_env)
