@@ -100,34 +100,35 @@ def _term_scores(term: BuiltTerm, backend: Backend | None, raw: Scores) -> TermS
 def score_terms(
     engine: Engine, terms: Sequence[BuiltTerm], spec: ModelSpec, call: Call
 ) -> tuple[list[TermScores], CallStats]:
-    """Every term's raw scores, one term after another."""
-    query, texts, first_stage = call.query, call.texts, call.first_stage
-    stats = CallStats()
-    out: list[TermScores] = []
-    for term in terms:
-        backend = _source_for(term, first_stage, spec)
-        if backend is None:
-            out.append(_term_scores(term, None, np.asarray(first_stage, dtype=np.float64)))
-            continue
-        run = engine.run_sync(backend, query, texts)
-        stats.add(backend.name, run)
-        out.append(_term_scores(term, backend, run.raw))
-    return out, stats
+    """Every term's raw scores; each distinct backend runs once, one after another."""
+    sources = [_source_for(t, call.first_stage, spec) for t in terms]
+    distinct = list(dict.fromkeys(b for b in sources if b is not None))
+    runs = {id(b): engine.run_sync(b, call.query, call.texts) for b in distinct}
+    return _assemble(terms, sources, distinct, runs, call.first_stage)
 
 
 async def ascore_terms(
     engine: Engine, terms: Sequence[BuiltTerm], spec: ModelSpec, call: Call
 ) -> tuple[list[TermScores], CallStats]:
-    """Every term's raw scores, independent terms concurrently (a failure cancels the others)."""
-    query, texts, first_stage = call.query, call.texts, call.first_stage
-    sources = [_source_for(t, first_stage, spec) for t in terms]
+    """Every term's raw scores; each distinct backend runs once, concurrently (a failure cancels the others)."""
+    sources = [_source_for(t, call.first_stage, spec) for t in terms]
     distinct = list(dict.fromkeys(b for b in sources if b is not None))
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = {id(b): group.create_task(engine.run_async(b, query, texts)) for b in distinct}
+            tasks = {id(b): group.create_task(engine.run_async(b, call.query, call.texts)) for b in distinct}
     except BaseExceptionGroup as failure:
         raise first_error(failure) from None
-    runs = {key: task.result() for key, task in tasks.items()}
+    return _assemble(terms, sources, distinct, {key: task.result() for key, task in tasks.items()}, call.first_stage)
+
+
+def _assemble(
+    terms: Sequence[BuiltTerm],
+    sources: Sequence[Backend | None],
+    distinct: Sequence[Backend],
+    runs: Mapping[int, TermRun],
+    first_stage: Scores | None,
+) -> tuple[list[TermScores], CallStats]:
+    """Each term's scores from its backend's run (or the first-stage scores), and the call's stats."""
     stats = CallStats()
     for backend in distinct:
         stats.add(backend.name, runs[id(backend)])

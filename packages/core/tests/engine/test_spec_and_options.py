@@ -126,3 +126,12 @@ def test_the_calibrated_alias_ships_its_calibration_and_the_default_has_none() -
     assert calibrated.calibration is not None
     assert Reranker("embedded").calibration is None
     assert Reranker("embedded", normalize="minmax").calibration is None
+
+
+async def test_a_backend_shared_by_two_terms_runs_once_per_call_sync_and_async() -> None:
+    rr = Reranker("0.5*lexical+0.5*first-stage|lexical")
+    assert len(rr.backends) == 1
+    docs = ["cats purr", "dogs bark", "cats and dogs"]
+    sync = rr.rerank_with_report("cats", docs)[1]
+    asynchronous = (await rr.arerank_with_report("cats", docs))[1]
+    assert (sync.batches, asynchronous.batches) == (1, 1)
