@@ -17,6 +17,7 @@ from rankwise.backends.base import BackendConfig, Normalization, local_model_kwa
 from rankwise.backends.encoders.embedding_store import EmbeddingStore
 from rankwise.backends.encoders.model_identity import model_fingerprint
 from rankwise.backends.encoders.onnx_bi_encoder import OnnxSentenceEncoder
+from rankwise.cpu_features import native_bf16
 from rankwise.score_kind import ScoreKind
 
 Vectors = npt.NDArray[np.float32]
@@ -137,7 +138,8 @@ class BiEncoderBackend:
         self.model.max_seq_length = min(max_length, model_limit)
         self.max_length = self.model.max_seq_length
         if precision == "auto":
-            precision = "bf16" if _native_bf16(self.model.device.type) else "fp32"
+            # bf16 only where the CPU multiplies it in hardware (emulated it is slower than fp32); never on GPUs
+            precision = "bf16" if self.model.device.type == "cpu" and native_bf16() else "fp32"
         self.precision = precision
 
     @classmethod
@@ -335,17 +337,3 @@ def _onnx_encoder(
             stacklevel=3,
         )
         return None
-
-
-def _native_bf16(device_type: str) -> bool:
-    """Whether ``precision="auto"`` should pick bf16: a CPU with native bf16 (AVX512-BF16 or AMX).
-
-    Without native support bf16 is emulated and slower than fp32, so ``auto`` stays fp32 there (and on GPUs,
-    where the caller knows best).
-    """
-    if device_type != "cpu":
-        return False
-    torch = require("torch", extra="bi-encoder", purpose="the bi-encoder backend")
-    cpu = torch.cpu
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
