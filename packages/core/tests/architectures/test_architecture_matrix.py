@@ -11,6 +11,7 @@ cannot run an architecture must raise `ModeUnavailableError` naming both; none o
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,10 @@ import pytest
 from core_support import load_module
 
 from rankwise.backends.base import BackendConfig
+from rankwise.backends.encoders import onnx_cross_encoder
 from rankwise.backends.encoders.cross_encoder_factory import cross_encoder_from_spec
+from rankwise.backends.encoders.onnx_cross_encoder import int8_format_for
+from rankwise.cpu_features import cpu_features
 
 tiny_models = load_module(Path(__file__).with_name("tiny_models.py"), "architecture_tiny_models")
 QUERY, DOCS = tiny_models.QUERY, tiny_models.DOCS
@@ -58,11 +62,17 @@ def test_mode_matches_sentence_transformers(
 ) -> None:
     reference = built.reference(architecture)
     assert max(reference) - min(reference) > 0.5, f"the tiny {architecture} scores every document alike"
+    onnx_cross_encoder._WARNED_FORMATS.clear()  # the saturation warning is once per process
     with caplog.at_level(logging.WARNING, logger="rankwise"):
         backend = build(built, architecture, mode)
         scores = backend.score(QUERY, DOCS)
     assert len(scores) == len(DOCS)
-    if mode in ("default", "torch fp32", "onnx fp32"):
+    if mode == "onnx int8 u8s8" and int8_format_for(cpu_features()).name != "u8s8":
+        # a CPU without VNNI: u8s8 saturates here (up to 117% relative error on the AVX2-only EPYC), so an
+        # explicit request warns instead of promising accuracy; the format this CPU gets is checked as "onnx int8"
+        assert any("can saturate" in r.getMessage() for r in caplog.records if r.name == "rankwise")
+        assert all(math.isfinite(s) for s in scores)
+    elif mode in ("default", "torch fp32", "onnx fp32"):
         assert scores == pytest.approx(reference, abs=EXACT_TOLERANCE, rel=0)
     else:
         assert relative_error(scores, reference) <= TOLERANCE[mode]

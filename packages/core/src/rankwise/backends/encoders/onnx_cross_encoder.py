@@ -11,6 +11,7 @@ the model's identity, so later processes load them in a second.
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import threading
@@ -121,6 +122,29 @@ def int8_format_for(features: CpuFeatures) -> Int8Format:
     return U8U8
 
 
+def warn_if_format_saturates(name: str) -> bool:
+    """Warn (once per process and format) when ``name`` is not this CPU's int8 format; True when it warned.
+
+    An explicit ``int8_format="u8s8"`` on an x86 CPU without VNNI runs ONNX Runtime's saturating
+    u8s8 kernels: on the AVX2-only AMD EPYC the architecture matrix saw up to 117% relative error.
+    """
+    from rankwise.cpu_features import cpu_features
+
+    chosen = int8_format_for(cpu_features()).name
+    if name != "u8s8" or chosen == "u8s8" or name in _WARNED_FORMATS:
+        return False
+    _WARNED_FORMATS.add(name)
+    logging.getLogger("rankwise").warning(
+        "int8_format='u8s8' on a CPU without VNNI: ONNX Runtime's u8s8 kernels can saturate here and "
+        "scores drift far from fp32; leave int8_format unset (this CPU's format is %r)",
+        chosen,
+    )
+    return True
+
+
+_WARNED_FORMATS: set[str] = set()
+
+
 def int8_file(fmt: Int8Format) -> str:
     """``model.int8-v3-u8s8.onnx``: the recipe and the format in the name, so CPUs sharing a cache never mix them."""
     return f"model.int8-{INT8_RECIPE}-{fmt.name}.onnx"
@@ -208,6 +232,8 @@ class OnnxCrossEncoderBackend:
             raise ValueError(
                 f"int8_format must be one of {list(INT8_FORMATS)} (or unset: this CPU's), got {int8_format!r}"
             )
+        if precision == "int8" and int8_format is not None:
+            warn_if_format_saturates(int8_format)
         source = resolve_model_source(model, revision=revision)
         transformers = require("transformers", extra="onnx", purpose="the ONNX cross-encoder backend")
         self.name = f"cross-encoder:{model}#onnx-{precision}"
