@@ -89,11 +89,31 @@ def test_int8_keeps_feed_forward_outputs_fp32(tiny_cross_encoder: str, onnx_dir:
 
 @pytest.mark.parametrize("fmt", ["u8s8", "u8u8", "u8s7"])
 def test_every_int8_format_runs_and_keeps_the_order(
-    tiny_cross_encoder: str, onnx_dir: Path, torch_scores: list[float], fmt: str
+    tiny_cross_encoder: str,
+    onnx_dir: Path,
+    torch_scores: list[float],
+    fmt: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    int8 = backend(tiny_cross_encoder, onnx_dir, backend="onnx", precision="int8", int8_format=fmt)
+    import logging
+    import math
+
+    from rankwise.backends.encoders import onnx_cross_encoder
+    from rankwise.cpu_features import cpu_features
+
+    onnx_cross_encoder._WARNED_FORMATS.clear()  # the saturation warning is once per process
+    with caplog.at_level(logging.WARNING, logger="rankwise"):
+        int8 = backend(tiny_cross_encoder, onnx_dir, backend="onnx", precision="int8", int8_format=fmt)
     assert int8.model_path.name == f"model.int8-v3-{fmt}.onnx"  # type: ignore[attr-defined]
-    assert spearman(int8.score(QUERY, DOCS), torch_scores) > 0.8  # type: ignore[attr-defined]
+    scores = int8.score(QUERY, DOCS)  # type: ignore[attr-defined]
+    warned = any("can saturate" in r.getMessage() for r in caplog.records if r.name == "rankwise")
+    if fmt == "u8s8" and onnx_cross_encoder.int8_format_for(cpu_features()).name != "u8s8":
+        # no VNNI on this CPU: u8s8 saturates here (the AVX2-only EPYC failed the order bar), so it warns instead
+        assert warned
+        assert all(math.isfinite(s) for s in scores)
+    else:
+        assert not warned
+        assert spearman(scores, torch_scores) > 0.8
 
 
 def test_int8_format_per_instruction_set() -> None:
