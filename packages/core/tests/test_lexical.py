@@ -63,3 +63,11 @@ def test_the_token_cache_is_bounded_and_changes_no_score(monkeypatch: pytest.Mon
     assert len(backend._tokens) == 5
     assert backend.score("gene therapy", texts) == first == fresh.score("gene therapy", texts)
     assert backend.tokenize(["Cells", "cells"]) == [["cell"], ["cell"]]
+
+
+def test_the_token_cache_keeps_the_texts_used_last(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lexical, "TOKEN_CACHE_SIZE", 2)
+    backend = LexicalBackend()
+    backend.tokenize(["gene one", "gene two"])
+    backend.tokenize(["gene one", "gene three"])  # "gene one" used again: "gene two" is the one dropped
+    assert list(backend._tokens) == ["gene one", "gene three"]

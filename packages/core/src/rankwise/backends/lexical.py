@@ -55,26 +55,21 @@ class LexicalBackend:
         return cls(**dict(config.options))
 
     def tokenize(self, texts: Sequence[str]) -> list[list[str]]:
-        """Tokens of each text, as used for scoring (remembered for the last `TOKEN_CACHE_SIZE` texts)."""
+        """Tokens of each text, as used for scoring (the last `TOKEN_CACHE_SIZE` texts used are remembered)."""
         with self._tokens_lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._tokens))
-        if missing:
-            kwargs: dict[str, Any] = {"return_ids": False, "show_progress": False, "stemmer": self._stemmer}
-            fresh = self._bm25s.tokenize(missing, stopwords=self.stopwords or [], **kwargs)
-            with self._tokens_lock:
-                for text, tokens in zip(missing, fresh, strict=True):
-                    self._tokens[text] = tuple(tokens)
-                while len(self._tokens) > TOKEN_CACHE_SIZE:
-                    self._tokens.popitem(last=False)
-        with self._tokens_lock:
-            found = [self._tokens.get(t) for t in texts]
-        # a text evicted between the two steps (another thread filled the cache) is tokenized again
-        return [list(f) if f is not None else self._tokenize_now(t) for f, t in zip(found, texts, strict=True)]
-
-    def _tokenize_now(self, text: str) -> list[str]:
+            known = {t: self._tokens[t] for t in texts if t in self._tokens}
+            for text in known:
+                self._tokens.move_to_end(text)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
         kwargs: dict[str, Any] = {"return_ids": False, "show_progress": False, "stemmer": self._stemmer}
-        tokens: list[list[str]] = self._bm25s.tokenize([text], stopwords=self.stopwords or [], **kwargs)
-        return tokens[0]
+        fresh = self._bm25s.tokenize(missing, stopwords=self.stopwords or [], **kwargs) if missing else []
+        tokens = known | {text: tuple(t) for text, t in zip(missing, fresh, strict=True)}
+        with self._tokens_lock:
+            for text in missing:
+                self._tokens[text] = tokens[text]
+            while len(self._tokens) > TOKEN_CACHE_SIZE:
+                self._tokens.popitem(last=False)
+        return [list(tokens[t]) for t in texts]
 
     def score(self, query: str, texts: Sequence[str]) -> list[float]:
         corpus = self.tokenize(texts)
@@ -86,6 +81,7 @@ class LexicalBackend:
         n_docs = len(corpus)
         average_length = sum(len(doc) for doc in corpus) / n_docs
         frequency = Counter(t for c in counts for t in c)
+        norms = [self.k1 * (1 - self.b + self.b * len(doc) / average_length) for doc in corpus]
         scores = [0.0] * n_docs
         for term in query_tokens:  # a repeated query term counts once per occurrence, as in bm25s
             df = frequency[term]
@@ -95,6 +91,5 @@ class LexicalBackend:
             for i, c in enumerate(counts):
                 tf = c.get(term, 0)
                 if tf:
-                    norm = self.k1 * (1 - self.b + self.b * len(corpus[i]) / average_length)
-                    scores[i] += idf * tf / (tf + norm)
+                    scores[i] += idf * tf / (tf + norms[i])
         return scores
