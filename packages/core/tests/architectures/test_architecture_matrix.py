@@ -62,7 +62,7 @@ def test_mode_matches_sentence_transformers(
 ) -> None:
     reference = built.reference(architecture)
     assert max(reference) - min(reference) > 0.5, f"the tiny {architecture} scores every document alike"
-    onnx_cross_encoder._WARNED_FORMATS.clear()  # the saturation warning is once per process
+    onnx_cross_encoder._U8S8_WARNED.clear()  # the saturation warning is once per process
     with caplog.at_level(logging.WARNING, logger="rankwise"):
         backend = build(built, architecture, mode)
         scores = backend.score(QUERY, DOCS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from pathlib import Path
 
 import numpy as np
@@ -95,13 +97,10 @@ def test_every_int8_format_runs_and_keeps_the_order(
     fmt: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    import logging
-    import math
-
     from rankwise.backends.encoders import onnx_cross_encoder
     from rankwise.cpu_features import cpu_features
 
-    onnx_cross_encoder._WARNED_FORMATS.clear()  # the saturation warning is once per process
+    onnx_cross_encoder._U8S8_WARNED.clear()  # the saturation warning is once per process
     with caplog.at_level(logging.WARNING, logger="rankwise"):
         int8 = backend(tiny_cross_encoder, onnx_dir, backend="onnx", precision="int8", int8_format=fmt)
     assert int8.model_path.name == f"model.int8-v3-{fmt}.onnx"  # type: ignore[attr-defined]

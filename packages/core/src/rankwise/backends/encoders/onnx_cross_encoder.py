@@ -122,27 +122,28 @@ def int8_format_for(features: CpuFeatures) -> Int8Format:
     return U8U8
 
 
-def warn_if_format_saturates(name: str) -> bool:
-    """Warn (once per process and format) when ``name`` is not this CPU's int8 format; True when it warned.
+def warn_if_u8s8_saturates() -> bool:
+    """Log once per process that U8S8 saturates on this CPU (x86 without VNNI); ``True`` if it does.
 
-    An explicit ``int8_format="u8s8"`` on an x86 CPU without VNNI runs ONNX Runtime's saturating
-    u8s8 kernels: on the AVX2-only AMD EPYC the architecture matrix saw up to 117% relative error.
+    The twin of `warn_if_bf16_is_emulated`, for an explicit ``int8_format="u8s8"``: on the AVX2-only AMD EPYC
+    the architecture matrix saw up to 117% relative error with it.
     """
     from rankwise.cpu_features import cpu_features
 
     chosen = int8_format_for(cpu_features()).name
-    if name != "u8s8" or chosen == "u8s8" or name in _WARNED_FORMATS:
+    if chosen == "u8s8":
         return False
-    _WARNED_FORMATS.add(name)
-    logging.getLogger("rankwise").warning(
-        "int8_format='u8s8' on a CPU without VNNI: ONNX Runtime's u8s8 kernels can saturate here and "
-        "scores drift far from fp32; leave int8_format unset (this CPU's format is %r)",
-        chosen,
-    )
+    if not _U8S8_WARNED.is_set():
+        _U8S8_WARNED.set()
+        logging.getLogger("rankwise").warning(
+            "int8_format='u8s8' on a CPU without VNNI: ONNX Runtime's u8s8 kernels can saturate here and "
+            "scores drift far from fp32; leave int8_format unset (this CPU's format is %r)",
+            chosen,
+        )
     return True
 
 
-_WARNED_FORMATS: set[str] = set()
+_U8S8_WARNED = threading.Event()
 
 
 def int8_file(fmt: Int8Format) -> str:
@@ -232,8 +233,8 @@ class OnnxCrossEncoderBackend:
             raise ValueError(
                 f"int8_format must be one of {list(INT8_FORMATS)} (or unset: this CPU's), got {int8_format!r}"
             )
-        if precision == "int8" and int8_format is not None:
-            warn_if_format_saturates(int8_format)
+        if precision == "int8" and int8_format == "u8s8":
+            warn_if_u8s8_saturates()
         source = resolve_model_source(model, revision=revision)
         transformers = require("transformers", extra="onnx", purpose="the ONNX cross-encoder backend")
         self.name = f"cross-encoder:{model}#onnx-{precision}"
