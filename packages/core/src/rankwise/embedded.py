@@ -46,4 +46,4 @@ def embedded_calibration() -> str:
     thresholds a meaning (P(relevant)) but ranks ArguAna and Cranfield below the min-max fusion
     (nDCG@10 0.449 vs 0.488, 0.554 vs 0.560), so ``embedded`` keeps the fusion and this is opt-in.
     """
-    return str(importlib.resources.files("rankwise") / "calibrations" / "embedded-v1.json")
+    return str(importlib.resources.files("rankwise") / "calibrations" / "embedded-v2.json")
