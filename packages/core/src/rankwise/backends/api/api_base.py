@@ -28,6 +28,7 @@ from rankwise.backends.base import BackendConfig, Normalization
 from rankwise.errors import MissingApiKeyError
 from rankwise.retry import RETRY_OPTIONS, RemoteCallError, RetryPolicy, acall_with_retry, call_with_retry
 from rankwise.score_kind import ScoreKind
+from rankwise.validation import positive_int
 
 #: ``backend_options`` keys every API backend accepts besides its own.
 COMMON_OPTIONS = (*RETRY_OPTIONS, "max_batch_size")
@@ -216,6 +217,5 @@ class ApiBackend:
 def _batch_cap(cap: int | None, requested: object) -> int | None:
     if requested is None:
         return cap
-    if isinstance(requested, bool) or not isinstance(requested, int) or requested <= 0:
-        raise ValueError(f"max_batch_size must be a positive integer, got {requested!r}")
+    requested = positive_int("max_batch_size", requested)
     return requested if cap is None else min(cap, requested)

@@ -2,7 +2,6 @@
 
 import copy
 import dataclasses
-import numbers
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -11,6 +10,7 @@ from haystack import Document
 from haystack.tracing.tracer import Span, tracer
 
 from rankwise.adapter_support import kind_key, not_bool
+from rankwise.validation import optional_positive_int
 
 #: The ``meta`` key of the score's kind (``Document.score`` holds the score).
 SCORE_KIND_KEY = kind_key("score")
@@ -18,11 +18,7 @@ SCORE_KIND_KEY = kind_key("score")
 
 def check_top_k(value: object) -> int | None:
     """``top_k`` as a Python int (numpy integers too); the error names ``top_k``, Haystack's name for ``top_n``."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) <= 0:
-        raise ValueError(f"top_k must be a positive integer or None, got {value!r}")
-    return int(value)
+    return optional_positive_int("top_k", value)
 
 
 def check_threshold(value: object) -> None:
