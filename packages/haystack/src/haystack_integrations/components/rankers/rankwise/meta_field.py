@@ -6,7 +6,8 @@ from typing import Any
 from haystack import Document, component, default_from_dict, default_to_dict
 
 from haystack_integrations.components.rankers.rankwise._documents import check_top_k, scored_copy
-from rankwise.meta_field import MetaFieldRanking, MissingPolicy, RankingMode, SortOrder
+from rankwise.adapter_support import meta_field_ranking
+from rankwise.meta_field import MissingPolicy, RankingMode, SortOrder
 
 
 @component
@@ -36,15 +37,9 @@ class RankwiseMetaFieldRanker:
         missing_meta: MissingPolicy = "bottom",
     ) -> None:
         top_k = check_top_k(top_k)
-        self._ranking = self._rules(meta_field, weight, ranking_mode, sort_order, missing_meta)  # checks them now
         self.meta_field, self.weight, self.top_k = meta_field, weight, top_k
         self.ranking_mode, self.sort_order, self.missing_meta = ranking_mode, sort_order, missing_meta
-
-    @staticmethod
-    def _rules(
-        field: str, weight: float, mode: RankingMode, order: SortOrder, missing: MissingPolicy
-    ) -> MetaFieldRanking:
-        return MetaFieldRanking(field, weight=weight, ranking_mode=mode, sort_order=order, missing=missing)
+        self._ranking = meta_field_ranking(self)  # checks them now
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise the settings."""
@@ -69,9 +64,7 @@ class RankwiseMetaFieldRanker:
     ) -> dict[str, list[Document]]:
         """Re-rank ``documents`` by the field; ``top_k``/``weight`` override the init values."""
         top_k = check_top_k(top_k)
-        ranking = self._ranking
-        if weight is not None:
-            ranking = self._rules(self.meta_field, weight, self.ranking_mode, self.sort_order, self.missing_meta)
+        ranking = self._ranking if weight is None else meta_field_ranking(self, weight=weight)
         values = [d.meta.get(self.meta_field) for d in documents]
         results = ranking.rank(
             documents, values, scores=[d.score for d in documents], top_n=self.top_k if top_k is None else top_k
