@@ -1,12 +1,13 @@
-"""Haystack `Document` in and out: the text the core scores, independent scored copies, option checks, spans."""
+"""Haystack `Document` in and out: the text the core scores, independent scored copies, option checks, spans,
+and the components' serialisation."""
 
 import copy
 import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar, Self
 
-from haystack import Document
+from haystack import Document, default_from_dict, default_to_dict
 from haystack.tracing.tracer import Span, tracer
 
 from rankwise.adapter_support import kind_key, not_bool
@@ -52,3 +53,21 @@ def rerank_span(operation: str, tags: dict[str, Any]) -> Iterator[Span]:
     """A ``haystack.tracing`` span (a child of the component's run span); no-op while tracing is off."""
     with tracer.trace(operation, tags=tags) as span:
         yield span
+
+
+class Settings:
+    """`to_dict` and `from_dict` of a component whose init parameters are the attributes named in ``settings``.
+
+    Haystack's ``default_to_dict`` serialises them (a `Secret` by its env var's name; a token `Secret` refuses).
+    """
+
+    settings: ClassVar[tuple[str, ...]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise the settings."""
+        return default_to_dict(self, **{name: getattr(self, name) for name in self.settings})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Rebuild the component from `to_dict` output."""
+        return default_from_dict(cls, data)
