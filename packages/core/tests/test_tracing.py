@@ -1,15 +1,13 @@
-"""rankwise.tracing against the real OpenTelemetry SDK (InMemorySpanExporter), no mocks."""
+"""rankwise.tracing against the real OpenTelemetry SDK (InMemorySpanExporter, the `spans` fixture), no mocks."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterator
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from rankwise import Reranker
@@ -22,26 +20,6 @@ DOCS = [
     "Cats sleep for most of the day.",
 ]
 QUERY = "why does bread rise"
-
-
-@pytest.fixture(scope="module")
-def exporter() -> Iterator[InMemorySpanExporter]:
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):  # the global provider can be set once per process
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    exporter = InMemorySpanExporter()
-    processor = SimpleSpanProcessor(exporter)
-    provider.add_span_processor(processor)
-    yield exporter
-    processor.shutdown()
-
-
-@pytest.fixture
-def spans(exporter: InMemorySpanExporter) -> Iterator[InMemorySpanExporter]:
-    exporter.clear()
-    yield exporter
-    exporter.clear()
 
 
 def only_span(exporter: InMemorySpanExporter) -> ReadableSpan:

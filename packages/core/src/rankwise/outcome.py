@@ -26,7 +26,7 @@ from rankwise.call import Call, cut_arguments, document_ids, prepare_call
 from rankwise.errors import BackendError
 from rankwise.fusion import Calibrator, TermScores, fuse
 from rankwise.ranking import ranked
-from rankwise.report import CallReport
+from rankwise.report import CallReport, total_usage
 from rankwise.result import RerankResult
 from rankwise.settings import RerankerSettings
 from rankwise.spec import ModelSpec
@@ -90,6 +90,9 @@ def finish_call(
     span.add("score_kind", fused.kind)
     span.add("cache_hits", stats.cache_hits)
     span.add("batches", stats.batches)
+    usage = total_usage(stats.reports.values())  # what rerank APIs said the call cost: tokens, billed units
+    for name, value in usage.counts().items() if usage is not None else ():
+        span.add(name, value)
     span.record_results(results)
     return results, CallReport(fused.label, fused.kind, len(call.texts), stats.cache_hits, stats.batches, stats.reports)
 
