@@ -58,6 +58,26 @@ def planned_steps(examples: int, settings: TrainSettings) -> int:
     return max(1, math.ceil(math.ceil(examples / settings.batch_size) * settings.epochs))
 
 
+def _arguments(settings: TrainSettings, scratch: Path, steps: int, bf16: bool, device: str) -> dict[str, Any]:
+    """The training arguments both trainers take: no checkpoints, no evaluation, no reporting to a service."""
+    return {
+        "output_dir": str(scratch),
+        "per_device_train_batch_size": settings.batch_size,
+        "max_steps": steps,
+        "learning_rate": settings.learning_rate,
+        "seed": settings.seed,
+        "data_seed": settings.seed,
+        "bf16": bf16,
+        "save_strategy": "no",
+        "eval_strategy": "no",
+        "report_to": "none",
+        "logging_steps": max(1, steps // 10),
+        "disable_tqdm": not settings.progress,
+        "dataloader_pin_memory": False,
+        "use_cpu": device == "cpu",
+    }
+
+
 def run_trainer(
     trainer_class: Any,
     arguments_class: Any,
@@ -78,23 +98,7 @@ def run_trainer(
     bf16 = use_bf16(device)
     steps = planned_steps(len(dataset), settings)
     budget = make_callback(settings.budget_seconds)
-    args = arguments_class(
-        output_dir=str(scratch),
-        per_device_train_batch_size=settings.batch_size,
-        max_steps=steps,
-        learning_rate=settings.learning_rate,
-        seed=settings.seed,
-        data_seed=settings.seed,
-        bf16=bf16,
-        save_strategy="no",
-        eval_strategy="no",
-        report_to="none",
-        logging_steps=max(1, steps // 10),
-        disable_tqdm=not settings.progress,
-        dataloader_pin_memory=False,
-        use_cpu=device == "cpu",
-        **arguments,
-    )
+    args = arguments_class(**_arguments(settings, scratch, steps, bf16, device), **arguments)
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=settings.learning_rate, weight_decay=0.0)
     warmup = max(1, round(settings.warmup_ratio * steps))

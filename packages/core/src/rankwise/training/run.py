@@ -149,100 +149,138 @@ def train(
     >>> report.after["embedded, fine-tuned"].reranked["nDCG@10"]  # doctest: +SKIP
     0.72
     """
-    started = time.monotonic()
     settings = settings or TrainSettings()
-    say = log or _stderr
     trained_base = resolve_base(base)
     target = check_target(out, overwrite=overwrite)
-    final = str(target.resolve())
     train_data, test_data = _splits(Path(dataset), max_queries)
     fit_ids, held_out = _train_queries(train_data, trained_base, min_queries)
+    plan = _Plan(trained_base, base, train_data, test_data, fit_ids, held_out, settings, depth, log or _stderr)
     mine = trained_base.kind == "bi-encoder" if mine_with_base is None else mine_with_base
     with _cache_dir(embedding_cache_dir) as cache, tempfile.TemporaryDirectory(prefix="rankwise-train-onnx-") as onnx:
-        options = {"bi-encoder": {"embedding_cache_dir": cache}}
-        # The fine-tuned model is scored on ONNX Runtime fp32 (the embedded default's runtime: same scores as
-        # torch fp32, faster on a CPU), exported into a directory of this run: an export keyed by the staging
-        # directory's path would be of no use to any later process.
-        trained_options = {
-            "bi-encoder": {
-                "embedding_cache_dir": cache,
-                "runtime": "onnx",
-                "precision": "fp32",
-                "onnx_cache_dir": onnx,
-            },
-            "cross-encoder": {"onnx_cache_dir": onnx},
-        }
         network = _load(trained_base, settings, max_parameters)
-        seconds: dict[str, float] = {}
-
-        clock = time.monotonic()
+        options = {"bi-encoder": {"embedding_cache_dir": cache}}
         hits = candidates(test_data, depth=depth)
-        say(f"evaluating {trained_base.before} on {len(test_data.queries)} {test_data.name} test queries (before)")
-        before = _evaluate(test_data, hits, depth, _before_rerankers(trained_base, options), settings.progress)
-        seconds["evaluation_before"] = time.monotonic() - clock
+        before = plan.timed("evaluation_before", _before, plan, hits, options)
+        mined = plan.timed("mining", _mine, plan, options if mine else None)
+        with staged_directory(target, overwrite=overwrite) as work:
+            outcome = plan.timed("training", _fine_tune, plan, network, mined, work)
+            return _after(
+                plan, work, str(target.resolve()), hits, _trained_options(cache, onnx), before, outcome, mined
+            )
 
+
+@dataclass
+class _Plan:
+    """What a run works on, its log and the seconds each phase took."""
+
+    base: TrainBase
+    base_spec: str
+    train_data: BeirDataset
+    test_data: BeirDataset
+    fit_ids: list[str]
+    held_out: list[str]
+    settings: TrainSettings
+    depth: int
+    say: Callable[[str], None]
+    seconds: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    def timed(self, phase: str, step: Callable[..., Any], *args: Any) -> Any:
         clock = time.monotonic()
-        how = "BM25, ranked by the base model" if mine else "BM25"
-        say(f"mining {settings.negatives} hard negative(s) per positive for {len(fit_ids)} train queries ({how})")
-        scorer = _base_scorer(trained_base, options) if mine else None
-        mined = mine_examples(
-            train_data,
-            queries=fit_ids,
+        result = step(*args)
+        self.seconds[phase] = time.monotonic() - clock
+        return result
+
+
+def _trained_options(cache: str, onnx: str) -> dict[str, dict[str, Any]]:
+    """The fine-tuned model is scored on ONNX Runtime fp32 (the embedded default's runtime: the scores of torch
+    fp32, faster on a CPU), exported into a directory of this run: an export keyed by the staging directory's
+    path would be of no use to any later process."""
+    return {
+        "bi-encoder": {"embedding_cache_dir": cache, "runtime": "onnx", "precision": "fp32", "onnx_cache_dir": onnx},
+        "cross-encoder": {"onnx_cache_dir": onnx},
+    }
+
+
+def _before(plan: _Plan, hits: Candidates, options: Mapping[str, Any]) -> dict[str, EvalReport]:
+    data = plan.test_data
+    plan.say(f"evaluating {plan.base.before} on {len(data.queries)} {data.name} test queries (before)")
+    return _evaluate(data, hits, plan.depth, _before_rerankers(plan.base, options), plan.settings.progress)
+
+
+def _mine(plan: _Plan, options: Mapping[str, Any] | None) -> Mined:
+    """Hard negatives for the train queries; ranked by the base model when ``options`` are given."""
+    settings = plan.settings
+    how = "BM25" if options is None else "BM25, ranked by the base model"
+    plan.say(f"mining {settings.negatives} hard negative(s) per positive for {len(plan.fit_ids)} train queries ({how})")
+    scorer = None if options is None else _base_scorer(plan.base, options)
+    try:
+        return mine_examples(
+            plan.train_data,
+            queries=plan.fit_ids,
             per_positive=settings.negatives,
             depth=settings.mining_depth,
             scorer=scorer.score if scorer is not None else None,
             seed=settings.seed,
         )
+    finally:
         if scorer is not None:
             scorer.close()
-        seconds["mining"] = time.monotonic() - clock
 
-        with staged_directory(target, overwrite=overwrite) as work:
-            clock = time.monotonic()
-            say(f"fine-tuning on {len(mined.examples)} examples, budget {settings.budget_minutes:g} min")
-            outcome = _fine_tune(trained_base, network, mined, settings, work)
-            seconds["training"] = time.monotonic() - clock
-            say(outcome.summary())
 
-            # Nothing more is written into ``work`` until the evaluation is done: a model directory's fingerprint
-            # (the key of its ONNX export and embeddings) covers every file in it.
-            calibration_path = None
-            staged_spec = trained_base.after_spec(str(work))
-            calibration = named = None
-            if trained_base.fused:
-                clock = time.monotonic()
-                say(f"fitting the calibration of the fused spec on {len(held_out)} held-out train queries")
-                calibration, named = _fit_calibration(train_data, held_out, work, staged_spec, final, trained_options)
-                calibration_path = str(Path(final) / CALIBRATION_FILE)
-                seconds["calibration"] = time.monotonic() - clock
+def _after(
+    plan: _Plan,
+    work: Path,
+    final: str,
+    hits: Candidates,
+    options: Mapping[str, Any],
+    before: dict[str, EvalReport],
+    outcome: Outcome,
+    mined: Mined,
+) -> TrainReport:
+    """Calibrate (embedded-style base), evaluate the staged model, then write the calibration and the report.
 
-            clock = time.monotonic()
-            say(f"evaluating the fine-tuned model on the same {len(test_data.queries)} test queries (after)")
-            rerankers = _after_rerankers(staged_spec, calibration, trained_options)
-            after = _evaluate(test_data, hits, depth, rerankers, settings.progress)
-            seconds["evaluation_after"] = time.monotonic() - clock
-            seconds["total"] = time.monotonic() - started
-            report = TrainReport(
-                dataset=test_data.name,
-                base=base,
-                out=final,
-                spec=trained_base.after_spec(final),
-                calibration=calibration_path,
-                before=before,
-                after=after,
-                outcome=outcome,
-                mined={k: v for k, v in dataclasses.asdict(mined).items() if k != "examples"}
-                | {"examples": len(mined.examples), "per_positive": settings.negatives, "depth": settings.mining_depth},
-                train_queries=len(fit_ids),
-                calibration_queries=len(held_out) if trained_base.fused else 0,
-                seconds=seconds,
-                settings=dataclasses.asdict(settings),
-                machine=machine_record(),
-            )
-            if named is not None:
-                named.save(work / CALIBRATION_FILE)
-            text = json.dumps(report.to_json(), indent=2).replace(str(work), final)
-            (work / REPORT_FILE).write_text(text + "\n", encoding="utf-8")
+    Nothing is written into ``work`` until the evaluation is done: a model directory's fingerprint (the key of
+    its ONNX export and of its embeddings) covers every file in it.
+    """
+    staged_spec = plan.base.after_spec(str(work))
+    calibration = named = None
+    if plan.base.fused:
+        plan.say(f"fitting the calibration of the fused spec on {len(plan.held_out)} held-out train queries")
+        calibration, named = plan.timed(
+            "calibration", _fit_calibration, plan.train_data, plan.held_out, work, staged_spec, final, options
+        )
+    plan.say(f"evaluating the fine-tuned model on the same {len(plan.test_data.queries)} test queries (after)")
+    rerankers = _after_rerankers(staged_spec, calibration, options)
+    after = plan.timed(
+        "evaluation_after", _evaluate, plan.test_data, hits, plan.depth, rerankers, plan.settings.progress
+    )
+    plan.seconds["total"] = time.monotonic() - plan.started
+    report = TrainReport(
+        dataset=plan.test_data.name,
+        base=plan.base_spec,
+        out=final,
+        spec=plan.base.after_spec(final),
+        calibration=str(Path(final) / CALIBRATION_FILE) if named is not None else None,
+        before=before,
+        after=after,
+        outcome=outcome,
+        mined={k: v for k, v in dataclasses.asdict(mined).items() if k != "examples"}
+        | {
+            "examples": len(mined.examples),
+            "per_positive": plan.settings.negatives,
+            "depth": plan.settings.mining_depth,
+        },
+        train_queries=len(plan.fit_ids),
+        calibration_queries=len(plan.held_out),
+        seconds=plan.seconds,
+        settings=dataclasses.asdict(plan.settings),
+        machine=machine_record(),
+    )
+    if named is not None:
+        named.save(work / CALIBRATION_FILE)
+    text = json.dumps(report.to_json(), indent=2).replace(str(work), final)
+    (work / REPORT_FILE).write_text(text + "\n", encoding="utf-8")
     return report
 
 
@@ -305,12 +343,14 @@ def _load(base: TrainBase, settings: TrainSettings, max_parameters: int) -> Any:
     return load_cross_encoder(base.model, settings, max_parameters=max_parameters)
 
 
-def _fine_tune(base: TrainBase, network: Any, mined: Mined, settings: TrainSettings, work: Path) -> Outcome:
+def _fine_tune(plan: _Plan, network: Any, mined: Mined, work: Path) -> Outcome:
     from transformers import set_seed
 
+    settings = plan.settings
+    plan.say(f"fine-tuning on {len(mined.examples)} examples, budget {settings.budget_minutes:g} min")
     set_seed(settings.seed)
     scratch = work / ".trainer"
-    if base.kind == "bi-encoder":
+    if plan.base.kind == "bi-encoder":
         from rankwise.training.bi_encoder import train_bi_encoder
 
         outcome = train_bi_encoder(network, mined.examples, settings, scratch)
@@ -320,6 +360,7 @@ def _fine_tune(base: TrainBase, network: Any, mined: Mined, settings: TrainSetti
         outcome = train_cross_encoder(network, mined.examples, settings, scratch)
     shutil.rmtree(scratch, ignore_errors=True)
     network.save(str(work))
+    plan.say(outcome.summary())
     return outcome
 
 
