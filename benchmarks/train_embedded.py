@@ -76,13 +76,13 @@ def transfer(
             print(f"{name:<10} {label:<28} nDCG@10 {report.reranked['nDCG@10']:.4f}", file=sys.stderr, flush=True)
             reranker.close()
         tests = {}
-        for tuned, base in (
+        for new, old in (
             ("fine-tuned, calibrated", "embedded"),
             ("fine-tuned, min-max fusion", "embedded, min-max fusion"),
         ):
-            qids = list(per[base])
-            test = paired_tests({tuned: [per[tuned][q] for q in qids]}, [per[base][q] for q in qids], base)[tuned]
-            tests[f"{tuned} vs {base}"] = dataclasses.asdict(test)
+            qids = list(per[old])
+            test = paired_tests({new: [per[new][q] for q in qids]}, [per[old][q] for q in qids], old)[new]
+            tests[f"{new} vs {old}"] = dataclasses.asdict(test)
         results[name] = {
             "queries": len(data.queries),
             "bm25": report.first_stage,
