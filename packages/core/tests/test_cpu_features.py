@@ -81,3 +81,20 @@ def test_auto_never_picks_bf16() -> None:
         assert resolve_mode({"precision": "auto"}, device)[1] != "bf16"
         assert resolve_mode({}, device)[1] != "bf16"
     assert resolve_mode({"backend": "torch", "precision": "auto"}, None) == ("torch", "fp32")
+
+
+@pytest.mark.parametrize(("cpuinfo", "warns"), [(EPYC_ZEN3, True), (SAPPHIRE_RAPIDS, False)])
+def test_an_explicit_bf16_bi_encoder_warns_where_the_cpu_emulates_it(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, cpuinfo: str, warns: bool
+) -> None:
+    from rankwise.backends.encoders.bi_encoder import BiEncoderBackend
+    from rankwise.embedded import embedded_model_path
+
+    monkeypatch.setattr(cf, "cpu_features", lambda: cf.parse_cpuinfo(cpuinfo))
+    monkeypatch.setattr(cross_encoder_modes, "_BF16_WARNED", cross_encoder_modes.threading.Event())
+    with caplog.at_level(logging.WARNING, logger="rankwise"):
+        backend = BiEncoderBackend(embedded_model_path(), precision="bf16", runtime="torch")
+        BiEncoderBackend(embedded_model_path(), precision="fp32", runtime="torch")
+    assert backend.precision == "bf16"  # the caller's choice stands; it is only slower there
+    messages = [r.getMessage() for r in caplog.records if r.name == "rankwise" and "emulated" in r.getMessage()]
+    assert len(messages) == (1 if warns else 0)
