@@ -276,3 +276,20 @@ def test_cross_encoder_requests_with_different_queries_share_pair_batches(
     assert len(calls) < len(requests)  # requests shared calls...
     assert max(len({q for q, _ in c}) for c in calls) > 1  # ...across different queries
     assert sum(len(c) for c in calls) == sum(len(d) for _, d in requests)
+
+
+def test_the_service_batches_a_twin_and_leaves_the_given_reranker_unwrapped(tiny_cross_encoder: str) -> None:
+    from rankwise.serve import RerankService
+
+    given = Reranker(f"cross-encoder:{tiny_cross_encoder}", max_length=128).load()
+    (model,) = given.backends
+    service = RerankService(given, max_wait_ms=1)
+    try:
+        assert given.backends == [model]
+        (served,) = service.reranker.backends
+        assert served.inner.inner is model  # type: ignore[attr-defined]  # counted, then batched: the same model
+        assert isinstance(served.inner, BatchingBackend)
+        assert served.inner.strategy == "pairs"
+        assert service.info()["batching"]["enabled"] is True
+    finally:
+        service.close()
