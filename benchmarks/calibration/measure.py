@@ -4,7 +4,7 @@
 
 Per collection (SciFact 300 claims, SQuAD 500 questions, Cranfield 225, ArguAna 300 arguments;
 BM25 top-100 as `rankwise eval`; candidates and cosines from `data.py`'s cache), with the shipped
-``rankwise/calibrations/embedded-v1.json`` (fitted on train splits only, `fit_embedded.py`):
+``rankwise/calibrations/embedded-v2.json`` (fitted on train splits only, `fit_embedded.py`):
 
 - ranking: nDCG@10 of the calibrated probabilities vs today's min-max fusion (1.3 cosine + 0.7 BM25,
   each min-max normalised per query) on the same candidates;
@@ -206,7 +206,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.table_only:
         args.names = [None]
-    calibration = shipped("embedded-v1")
+    calibration = shipped("embedded-v2")
     encoder = None if args.table_only else Encoder()
     machine = cpu()
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")

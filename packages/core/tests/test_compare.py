@@ -172,6 +172,16 @@ def test_trec_run_and_qrels_readers(tmp_path: Path) -> None:
         read_trec_run(bad)
 
 
+def test_trec_line_errors_name_the_file_the_line_and_the_layout() -> None:
+    run = io.StringIO("\ufeffq1 Q0 d1 1 2.0 tag\n\nq1 Q0 d2 2\n")
+    message = "run.trec, line 3: a TREC run line has 6 fields (qid Q0 docno rank score tag), got 4"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        read_trec_run(run, "run.trec")
+    message = "qrels.trec, line 2: a TREC qrels line has 4 fields (qid 0 docno grade), got 3"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        read_trec_qrels(io.StringIO("q1 0 d1 1\nq1 0 d2\n"), "qrels.trec")
+
+
 def test_eval_reranks_a_trec_run_with_trec_qrels_and_saves_a_trec_run(tiny: Path, tmp_path: Path) -> None:
     run_file, qrels_file, saved = tmp_path / "run.trec", tmp_path / "qrels.trec", tmp_path / "out" / "reranked.trec"
     run_file.write_text(TREC_RUN)

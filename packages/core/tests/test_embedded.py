@@ -30,9 +30,36 @@ def test_puts_relevant_documents_first(embedded_reranker: Reranker) -> None:
     assert results[0].backend == "embedded"
 
 
+TORCH_FP32 = {"bi-encoder": {"precision": "fp32", "runtime": "torch"}}
+
+
 @pytest.fixture(scope="module")
 def embedded_fp32() -> Reranker:
-    return Reranker("embedded", backend_options={"bi-encoder": {"precision": "fp32", "runtime": "torch"}}).load()
+    """The weighted min-max fusion the default was before its calibration (``normalize="none"``)."""
+    return Reranker("embedded", normalize="none", backend_options=TORCH_FP32).load()
+
+
+def test_the_default_score_is_the_shipped_calibration_of_the_raw_terms(minilm_path: str) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from rankwise.calibration import RawTerm, shipped
+
+    model = SentenceTransformer(minilm_path)
+    q = model.encode([QUERY], normalize_embeddings=True)[0]
+    cosine = model.encode(DOCS, normalize_embeddings=True) @ q
+    calibration = shipped("embedded-v2")
+    default = Reranker("embedded", backend_options=TORCH_FP32)
+    results = default.rerank(QUERY, DOCS)
+    assert {r.score_kind for r in results} == {"calibrated"}
+    first_stage = [3.0, 1.0, 0.0, 2.0, 5.0]
+    for given in (None, first_stage):
+        lexical = RawTerm("first-stage", "first-stage", 0.7, np.array(given, dtype=float)) if given else None
+        terms = [RawTerm("bi-encoder", "similarity", 1.3, cosine.astype(float))]
+        terms.append(lexical or RawTerm("lexical", "bm25", 0.7, np.array(LexicalBackend().score(QUERY, DOCS))))
+        expected = calibration.apply(QUERY, DOCS, terms)
+        got = default.score(QUERY, DOCS, first_stage_scores=given)
+        assert got == pytest.approx(expected.tolist(), abs=1e-5)
+        assert all(0.0 <= p <= 1.0 for p in got)
 
 
 def test_score_is_the_documented_fusion(embedded_fp32: Reranker, minilm_path: str) -> None:
@@ -72,7 +99,9 @@ def test_warm_then_score_encodes_nothing_new(embedded_reranker: Reranker) -> Non
 def test_auto_precision_is_bf16_only_with_native_cpu_support(embedded_fp32: Reranker) -> None:
     import torch
 
-    auto_reranker = Reranker("embedded", backend_options={"bi-encoder": {"precision": "auto", "runtime": "torch"}})
+    auto_reranker = Reranker(
+        "embedded", normalize="none", backend_options={"bi-encoder": {"precision": "auto", "runtime": "torch"}}
+    )
     native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
     assert auto_reranker.load().backends[0].precision == ("bf16" if native else "fp32")  # type: ignore[attr-defined]
     auto = auto_reranker.score(QUERY, DOCS)

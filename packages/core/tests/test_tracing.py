@@ -1,15 +1,13 @@
-"""rankwise.tracing against the real OpenTelemetry SDK (InMemorySpanExporter), no mocks."""
+"""rankwise.tracing against the real OpenTelemetry SDK (InMemorySpanExporter, the `spans` fixture), no mocks."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterator
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from rankwise import Reranker
@@ -22,26 +20,6 @@ DOCS = [
     "Cats sleep for most of the day.",
 ]
 QUERY = "why does bread rise"
-
-
-@pytest.fixture(scope="module")
-def exporter() -> Iterator[InMemorySpanExporter]:
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):  # the global provider can be set once per process
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    exporter = InMemorySpanExporter()
-    processor = SimpleSpanProcessor(exporter)
-    provider.add_span_processor(processor)
-    yield exporter
-    processor.shutdown()
-
-
-@pytest.fixture
-def spans(exporter: InMemorySpanExporter) -> Iterator[InMemorySpanExporter]:
-    exporter.clear()
-    yield exporter
-    exporter.clear()
 
 
 def only_span(exporter: InMemorySpanExporter) -> ReadableSpan:
@@ -244,3 +222,74 @@ def test_a_rerank_with_first_stage_scores_records_them_on_the_input_documents(sp
     attrs = dict(only_span(spans).attributes or {})
     assert [attrs[f"reranker.input_documents.{i}.document.score"] for i in range(4)] == [4.0, 3.0, 2.0, 1.0]
     assert attrs["rankwise.score_kind"] == "relative"
+
+
+def _unsampled_parent() -> trace.NonRecordingSpan:
+    """A parent span an upstream decided not to sample: the SDK's default sampler then records no child."""
+    context = trace.SpanContext(trace_id=1, span_id=1, is_remote=True, trace_flags=trace.TraceFlags(0))
+    return trace.NonRecordingSpan(context)
+
+
+def test_no_document_id_or_per_document_attribute_is_built_while_no_span_records(
+    spans: InMemorySpanExporter,
+) -> None:
+    calls: list[int] = []
+
+    def ids() -> list[str]:
+        calls.append(1)
+        return ["a", "b", "c", "d"]
+
+    results = Reranker("lexical").rerank(QUERY, DOCS, top_n=2)
+    spans.clear()
+    with (
+        trace.use_span(_unsampled_parent()),
+        rerank_span("lexical", QUERY, DOCS, 2, include_content=True, ids=ids) as rec,
+    ):
+        assert not rec.recording
+        rec.input_scores([4.0, 3.0, 2.0, 1.0])
+        rec.record_results(results)
+        rec.add("batches", 1)
+    assert calls == []
+    assert not any(key.startswith(("reranker.input_documents", "reranker.output_documents")) for key in rec.attributes)
+    assert "output.value" not in rec.attributes
+    assert "reranker.query" not in rec.attributes
+    assert (rec.attributes["rankwise.documents"], rec.attributes["rankwise.results"]) == (4, 2)  # totals stay
+    assert rec.attributes["rankwise.batches"] == 1
+    assert spans.get_finished_spans() == ()
+    with rerank_span("lexical", QUERY, DOCS, 2, include_content=False, ids=ids) as rec:
+        assert rec.recording
+        rec.record_results(results)
+    assert calls == [1]  # once, however many attributes read the ids
+    attrs = dict(only_span(spans).attributes or {})
+    assert attrs["reranker.output_documents.0.document.id"] == "abcd"[results[0].index]
+
+
+class _CountedId:
+    """A document whose ``id`` counts how often it is read."""
+
+    reads = 0
+
+    def __init__(self, text: str, doc_id: str) -> None:
+        self.text = text
+        self._id = doc_id
+
+    @property
+    def id(self) -> str:
+        _CountedId.reads += 1
+        return self._id
+
+
+def test_a_rerank_reads_no_document_id_when_its_span_is_not_sampled(spans: InMemorySpanExporter) -> None:
+    reranker = Reranker("0.5*lexical+0.5*first-stage")
+    docs = [_CountedId(text, f"doc-{i}") for i, text in enumerate(DOCS)]
+    _CountedId.reads = 0
+    with trace.use_span(_unsampled_parent()):
+        unsampled = reranker.rerank(QUERY, docs, top_n=2, first_stage_scores=[4.0, 3.0, 2.0, 1.0])
+    assert _CountedId.reads == 0
+    assert spans.get_finished_spans() == ()
+    sampled = reranker.rerank(QUERY, docs, top_n=2, first_stage_scores=[4.0, 3.0, 2.0, 1.0])
+    assert _CountedId.reads == len(DOCS)
+    assert [r.index for r in sampled] == [r.index for r in unsampled]
+    attrs = dict(only_span(spans).attributes or {})
+    assert attrs["reranker.output_documents.0.document.id"] == f"doc-{sampled[0].index}"
+    assert attrs["reranker.input_documents.3.document.score"] == 1.0

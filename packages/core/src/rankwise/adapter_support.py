@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from rankwise.meta_field import MetaFieldRanking, MissingPolicy, RankingMode, SortOrder
+
+if TYPE_CHECKING:
+    from rankwise.reranker import Reranker
 
 T = TypeVar("T")
 
@@ -44,9 +49,10 @@ def reject_renamed(options: Mapping[str, object], owner: str, allowed: frozenset
             raise ValueError(f"{owner} has no option {given!r}: rankwise calls it {ours!r} ({ours}={options[given]!r})")
 
 
-def checked_options(*numbers: str) -> Any:
+def checked_options(*numbers: str, moves_api_key: bool = False) -> Any:
     """One pydantic ``model_validator(mode="before")`` for an adapter class: another library's option name
-    (``top_k``) gets rankwise's name in the error, and the fields in ``numbers`` refuse bools.
+    (``top_k``) gets rankwise's name in the error, and the fields in ``numbers`` refuse bools; with
+    ``moves_api_key``, then an ``api_key`` in ``reranker_kwargs`` moves to the secret field (`key_out_of_kwargs`).
 
     Assign it in the class body (pydantic picks it up): ``_checked = checked_options("top_n", "score_threshold")``.
     Only the LangChain and LlamaIndex adapters call it, so pydantic is imported here, not by the core.
@@ -59,7 +65,7 @@ def checked_options(*numbers: str) -> Any:
             for name in numbers:
                 if name in data:
                     not_bool(name, data[name])
-        return data
+        return key_out_of_kwargs(data) if moves_api_key and isinstance(data, dict) else data
 
     return model_validator(mode="before")(classmethod(check))  # type: ignore[arg-type]
 
@@ -76,6 +82,67 @@ def key_out_of_kwargs(data: Mapping[str, Any]) -> dict[str, Any]:
     if data.get("api_key") is not None:
         raise ValueError("the API key is given twice (api_key= and reranker_kwargs['api_key']): give it once")
     return {**data, "reranker_kwargs": kwargs, "api_key": kwargs.pop("api_key")}
+
+
+class Secret(Protocol):
+    """An API key the adapters hold as a secret (pydantic's ``SecretStr``)."""
+
+    def get_secret_value(self) -> str: ...
+
+
+def reranker_from(
+    model: str | Reranker, api_key: Secret | None, api_key_env: str | None, reranker_kwargs: Mapping[str, Any]
+) -> Reranker:
+    """The `Reranker` an adapter's settings describe: ``model`` (a spec, or a ready `Reranker`, which takes
+    no ``reranker_kwargs``), with the key given directly or read from ``api_key_env`` (`api_key_from`).
+
+    >>> reranker_from("lexical", None, None, {}).model
+    'lexical'
+    """
+    from rankwise.reranker import Reranker
+
+    key = api_key_from(api_key.get_secret_value() if api_key else None, api_key_env)
+    return Reranker.of(model, **reranker_kwargs, **({"api_key": key} if key else {}))
+
+
+def state_to_pickle(owner: str, api_key: object, state: dict[Any, Any]) -> dict[Any, Any]:
+    """A pydantic adapter's pickled state: without its private attributes (the `Reranker`, rebuilt on
+    unpickling), and refused while it holds an API key given directly (secrets are never pickled)."""
+    if api_key is not None:
+        raise TypeError(f"{owner} holds an API key given directly, which is never pickled: use api_key_env")
+    return {**state, "__pydantic_private__": {}}
+
+
+class MetaFieldSettings(Protocol):
+    """An adapter's metadata-field settings, by the names Haystack's ``MetaFieldRanker`` uses (all adapters do)."""
+
+    meta_field: str
+    weight: float
+    ranking_mode: RankingMode
+    sort_order: SortOrder
+    missing_meta: MissingPolicy
+
+
+def meta_field_ranking(
+    settings: MetaFieldSettings, *, top_n: int | None = None, weight: float | None = None
+) -> MetaFieldRanking:
+    """The core `MetaFieldRanking` of an adapter's ``settings`` (checks them); ``weight`` overrides theirs.
+
+    >>> from types import SimpleNamespace
+    >>> adapter = SimpleNamespace(meta_field="year", weight=1.0, ranking_mode="linear_score",
+    ...                           sort_order="descending", missing_meta="drop")
+    >>> ranking = meta_field_ranking(adapter, weight=0.5)
+    >>> ranking.weight, ranking.missing, ranking.top_n
+    (0.5, 'drop', None)
+    """
+    return MetaFieldRanking(
+        settings.meta_field,
+        weight=settings.weight if weight is None else weight,
+        ranking_mode=settings.ranking_mode,
+        sort_order=settings.sort_order,
+        missing=settings.missing_meta,
+        top_n=top_n,
+    )
 
 
 def api_key_from(key: str | None, env_var: str | None) -> str | None:

@@ -33,17 +33,18 @@ class Alias:
 
 
 def _embedded() -> Alias:
+    """The embedded spec with its shipped calibration: scores are P(relevant), so ``score_threshold=0.5``
+    means "probably relevant" (docs/calibration.md). ``normalize="none"`` gives the weighted fusion of
+    per-query min-max normalised terms instead (scores in [0, 2], relative to the other candidates)."""
     import rankwise.embedded as embedded
 
-    return Alias("embedded", embedded.embedded_spec, embedded.BACKEND_OPTIONS)
+    return Alias("embedded", embedded.embedded_spec, embedded.BACKEND_OPTIONS, embedded.embedded_calibration)
 
 
 def _embedded_calibrated() -> Alias:
-    """The embedded spec with its shipped calibration: scores are P(relevant), ``score_threshold=0.5`` means
-    "probably relevant" (docs/calibration.md)."""
-    import rankwise.embedded as embedded
-
-    return Alias("embedded-calibrated", embedded.embedded_spec, embedded.BACKEND_OPTIONS, embedded.embedded_calibration)
+    """The name ``embedded`` had while its calibration was opt-in; the same as ``embedded`` now."""
+    alias = _embedded()
+    return Alias("embedded-calibrated", alias.spec, alias.options, alias.calibration)
 
 
 _ALIASES: dict[str, Callable[[], Alias]] = {"embedded": _embedded, "embedded-calibrated": _embedded_calibrated}

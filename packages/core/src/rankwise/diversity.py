@@ -37,6 +37,7 @@ import numpy.typing as npt
 
 from rankwise.documents import document_texts
 from rankwise.result import RerankResult
+from rankwise.validation import optional_positive_int
 
 D = TypeVar("D")
 Vectors = npt.NDArray[np.floating[Any]]
@@ -93,7 +94,7 @@ class Diversifier:
 
     def __init__(self, embedder: str | Any = "embedded", *, lambda_mult: float = 0.5, top_n: int | None = None) -> None:
         _check_lambda(lambda_mult)
-        _check_top_n(top_n)
+        optional_positive_int("top_n", top_n)
         self.lambda_mult = lambda_mult
         self.top_n = top_n
         self._source = embedder
@@ -143,7 +144,7 @@ class Diversifier:
         """``documents`` in MMR order, cut to ``top_n``; each result's score is its marginal gain (kind ``relative``)."""
         if not isinstance(query, str) or not query.strip():
             raise ValueError("query is empty: MMR needs a query to measure relevance against")
-        _check_top_n(top_n)
+        optional_positive_int("top_n", top_n)
         texts = document_texts(documents, text_field=text_field)
         if not texts:
             return []
@@ -198,8 +199,3 @@ def _check_lambda(value: object) -> None:
         raise ValueError(f"lambda_mult must be a number in [0, 1] (1: relevance only, 0: novelty only), got {value!r}")
     if math.isnan(float(value)):
         raise ValueError("lambda_mult is NaN")
-
-
-def _check_top_n(value: object) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0):
-        raise ValueError(f"top_n must be a positive integer or None, got {value!r}")

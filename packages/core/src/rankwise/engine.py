@@ -48,6 +48,7 @@ from rankwise.backends.capabilities import (
 from rankwise.cache import ScoreCache
 from rankwise.chunking import LongDocuments, chunk_words, truncate_words
 from rankwise.errors import BackendError
+from rankwise.report import total_usage
 
 Scores = npt.NDArray[np.float64]
 
@@ -179,7 +180,7 @@ class Engine:
         query = self.query_for(backend, query)
         plan = self.plan(backend, query, texts)
         fresh: dict[str, float] = {}
-        report: object | None = None
+        reports: list[object] = []
         hits, sent = len(plan.cached), 0
         for batch in self.batches(backend, plan.missing):
             if isinstance(backend, NeedsFirstPass):  # its first pass is a backend like any other: batched, cached
@@ -187,13 +188,15 @@ class Engine:
                 if first is not None:
                     hits, sent = hits + first.cache_hits, sent + first.batches
                 scores, report = backend.rank_after_first_pass(query, batch, None if first is None else list(first.raw))
+                reports.append(report)
             elif isinstance(backend, Reporting):
                 scores, report = backend.score_with_report(query, batch)
+                reports.append(report)
             else:
                 scores = backend.score(query, batch)
             fresh.update(zip(batch, self.checked(backend, batch, scores), strict=True))
             sent += 1
-        return TermRun(self.finish(backend, query, plan, fresh), hits, sent, report)
+        return TermRun(self.finish(backend, query, plan, fresh), hits, sent, call_report(reports))
 
     # ------------------------------------------------------------------ async driver
     async def run_async(self, backend: Backend, query: str, texts: Sequence[str]) -> TermRun:
@@ -223,8 +226,17 @@ class Engine:
         fresh: dict[str, float] = {}
         for task in tasks:
             fresh.update(task.result())
-        report = reports[-1] if reports else None
-        return TermRun(self.finish(backend, query, plan, fresh), len(plan.cached), len(batches), report)
+        return TermRun(self.finish(backend, query, plan, fresh), len(plan.cached), len(batches), call_report(reports))
+
+
+def call_report(reports: Sequence[object | None]) -> object | None:
+    """One call's report from its batches' reports: an API's `ApiUsage` adds up over the requests; any other
+    report is the last batch's (the backends that report more, listwise and DuoT5, get one batch)."""
+    usage = total_usage(reports)
+    if usage is not None:
+        return usage
+    given = [r for r in reports if r is not None]
+    return given[-1] if given else None
 
 
 def _set_dependent(backend: Backend) -> bool:

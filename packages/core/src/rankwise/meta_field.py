@@ -39,6 +39,7 @@ from datetime import UTC, date, datetime
 from typing import Literal, TypeVar
 
 from rankwise.result import RerankResult
+from rankwise.validation import one_of, optional_positive_int, positive_int
 
 D = TypeVar("D")
 RankingMode = Literal["reciprocal_rank_fusion", "linear_score"]
@@ -66,11 +67,11 @@ class MetaFieldRanking:
             raise ValueError(
                 f"weight must be a number in [0, 1] (1: the field only, 0: the previous order), got {weight!r}"
             )
-        _one_of("ranking_mode", ranking_mode, ("reciprocal_rank_fusion", "linear_score"))
-        _one_of("sort_order", sort_order, ("descending", "ascending"))
-        _one_of("missing", missing, ("bottom", "top", "drop"))
-        _check_positive("top_n", top_n, allow_none=True)
-        _check_positive("rrf_k", rrf_k, allow_none=False)
+        one_of("ranking_mode", ranking_mode, ("reciprocal_rank_fusion", "linear_score"))
+        one_of("sort_order", sort_order, ("descending", "ascending"))
+        one_of("missing", missing, ("bottom", "top", "drop"))
+        optional_positive_int("top_n", top_n)
+        positive_int("rrf_k", rrf_k)
         self.field: str = field
         self.weight: float = float(weight)
         self.ranking_mode: RankingMode = ranking_mode
@@ -88,7 +89,7 @@ class MetaFieldRanking:
         top_n: int | None = None,
     ) -> list[RerankResult[D]]:
         """``documents`` re-ranked by the field ``values`` (one per document, ``None`` = missing)."""
-        _check_positive("top_n", top_n, allow_none=True)
+        optional_positive_int("top_n", top_n)
         if len(values) != len(documents) or (scores is not None and len(scores) != len(documents)):
             raise ValueError(f"give one field value (and one score, if any) per document ({len(documents)})")
         numeric = [None if v is None else _as_number(v, i, self.field) for i, v in enumerate(values)]
@@ -164,15 +165,3 @@ def _as_number(value: object, index: int, field: str) -> float:
     if not math.isfinite(number):
         raise ValueError(f"meta field {field!r} of the document at index {index} is {value!r}: not finite")
     return number
-
-
-def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-
-
-def _check_positive(name: str, value: object, *, allow_none: bool) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) <= 0:
-        raise ValueError(f"{name} must be a positive integer{' or None' if allow_none else ''}, got {value!r}")

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, TypeVar
 
 from rankwise.backends.base import Normalization
@@ -26,7 +27,7 @@ from rankwise.call import Call, cut_arguments, document_ids, prepare_call
 from rankwise.errors import BackendError
 from rankwise.fusion import Calibrator, TermScores, fuse
 from rankwise.ranking import ranked
-from rankwise.report import CallReport
+from rankwise.report import CallReport, total_usage
 from rankwise.result import RerankResult
 from rankwise.settings import RerankerSettings
 from rankwise.spec import ModelSpec
@@ -56,7 +57,8 @@ class CallSteps:
 
     def span(self, call: Call, documents: Sequence[Any]) -> AbstractContextManager[SpanRecorder]:
         include = self.settings.trace_content
-        return rerank_span(self.model, call.query, call.texts, call.top_n, include_content=include, ids=document_ids(documents))  # fmt: skip
+        ids = partial(document_ids, documents)  # called only if the span records
+        return rerank_span(self.model, call.query, call.texts, call.top_n, include_content=include, ids=ids)
 
     def finish(
         self, documents: Sequence[D], call: Call, terms: list[TermScores], stats: CallStats, span: SpanRecorder
@@ -84,12 +86,15 @@ def finish_call(
         terms, normalization=normalization, label=name, calibration=calibration, query=call.query, texts=call.texts
     )
     results = ranked(documents, fused, call.top_n, call.score_threshold)
-    if call.first_stage is not None:
+    if call.first_stage is not None and span.recording:
         span.input_scores(call.first_stage.tolist())
     span.add("backend", fused.label)
     span.add("score_kind", fused.kind)
     span.add("cache_hits", stats.cache_hits)
     span.add("batches", stats.batches)
+    usage = total_usage(stats.reports.values())  # what rerank APIs said the call cost: tokens, billed units
+    for name, value in usage.counts().items() if usage is not None else ():
+        span.add(name, value)
     span.record_results(results)
     return results, CallReport(fused.label, fused.kind, len(call.texts), stats.cache_hits, stats.batches, stats.reports)
 

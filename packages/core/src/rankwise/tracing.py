@@ -15,7 +15,9 @@ counter the engine adds. Errors become span events (``exception``, through ``rec
 ``ERROR`` status; a fallback that fires becomes a ``rankwise.fallback`` event.
 
 Without ``opentelemetry-api`` installed (``pip install 'rankwise[tracing]'``) everything here is a
-no-op, and so it is, at the cost of one ``is_recording()`` check, when no tracer provider is set.
+no-op, and so it is, at the cost of one ``is_recording()`` check, when no tracer provider is set or the
+span is not sampled: then no document id is computed and no per-document attribute is built (the
+recorder still counts what is added, for its caller).
 
 An OpenTelemetry SDK keeps 128 attributes per span unless told otherwise (``OTEL_ATTRIBUTE_COUNT_LIMIT``),
 and drops the newest ones past that, so at most ``max_documents`` (default 16) input and output documents
@@ -33,7 +35,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 __all__ = ["DEFAULT_MAX_DOCUMENTS", "SpanRecorder", "rerank_span"]
@@ -61,6 +63,7 @@ OUTPUT_MIME_TYPE = "output.mime_type"
 PREFIX = "rankwise."
 
 AttributeValue = str | bool | int | float
+Ids = Sequence[str] | Callable[[], Sequence[str]]
 
 
 class _ResultLike(Protocol):
@@ -88,8 +91,10 @@ def _key(attribute: str) -> str:
 class SpanRecorder:
     """What a rerank call reports into its span; every method is a no-op when nothing records.
 
-    ``attributes`` mirrors what was set on the span (also without OpenTelemetry), so callers and tests
-    can read it back.
+    ``attributes`` mirrors what was set on the span, so callers and tests can read it back; while nothing
+    records it holds the counters and the call's totals only (no per-document attributes are built).
+    ``ids`` are the documents' ids in input order, or a function returning them, called only when the
+    span records.
 
     >>> rec = SpanRecorder(None, model="lexical", ids=["d1", "d2"], texts=["a", "b"], include_content=False)
     >>> rec.add("cache_hits", 2); rec.add("cache_hits", 1)
@@ -102,13 +107,14 @@ class SpanRecorder:
         span: Any,
         *,
         model: str,
-        ids: Sequence[str],
+        ids: Ids,
         texts: Sequence[str],
         include_content: bool,
         max_documents: int = DEFAULT_MAX_DOCUMENTS,
     ) -> None:
         self._span = span
-        self._ids = ids
+        self._ids_of = ids if callable(ids) else lambda: ids
+        self._ids: Sequence[str] | None = None
         self._texts = texts
         self._include_content = include_content
         self._max_documents = max_documents
@@ -120,6 +126,13 @@ class SpanRecorder:
     def recording(self) -> bool:
         """Whether an OpenTelemetry span records what is added (False without a tracer provider)."""
         return self._span is not None and bool(self._span.is_recording())
+
+    @property
+    def ids(self) -> Sequence[str]:
+        """The documents' ids, in input order (computed on first use)."""
+        if self._ids is None:
+            self._ids = self._ids_of()
+        return self._ids
 
     def _set(self, key: str, value: AttributeValue) -> None:
         self.attributes[key] = value
@@ -153,8 +166,24 @@ class SpanRecorder:
             value = previous + value
         self._set(key, value)
 
+    def input_documents(self, query: str) -> None:
+        """The input documents' ids (and, opted in, their texts and the query); nothing while not recording."""
+        if not self.recording:
+            return
+        attributes: dict[str, AttributeValue] = {}
+        for i, doc_id in enumerate(self.ids[: self._max_documents]):
+            attributes[f"{INPUT_DOCUMENTS}.{i}.{DOCUMENT_ID}"] = doc_id
+            if self._include_content:
+                attributes[f"{INPUT_DOCUMENTS}.{i}.{DOCUMENT_CONTENT}"] = self._texts[i]
+        if self._include_content:
+            attributes[QUERY] = query
+            attributes[INPUT_VALUE] = query
+        self._set_many(attributes)
+
     def input_scores(self, scores: Sequence[float]) -> None:
         """The first-stage scores of the input documents (``reranker.input_documents.{i}.document.score``)."""
+        if not self.recording:
+            return
         self._set_many(
             {
                 f"{INPUT_DOCUMENTS}.{i}.{DOCUMENT_SCORE}": float(score)
@@ -163,18 +192,21 @@ class SpanRecorder:
         )
 
     def record_results(self, results: Sequence[_ResultLike]) -> None:
-        """The output documents, in output order: id, score and (opted in) content; the result count."""
+        """The output documents, in output order: id, score and (opted in) content; the result count (only
+        the count while not recording)."""
         attributes: dict[str, AttributeValue] = {PREFIX + "results": len(results)}
+        if not self.recording:
+            self._set_many(attributes)
+            return
+        ids = self.ids
         for rank, result in enumerate(results[: self._max_documents]):
             prefix = f"{OUTPUT_DOCUMENTS}.{rank}."
-            attributes[prefix + DOCUMENT_ID] = self._ids[result.index]
+            attributes[prefix + DOCUMENT_ID] = ids[result.index]
             attributes[prefix + DOCUMENT_SCORE] = float(result.score)
             if self._include_content:
                 attributes[prefix + DOCUMENT_CONTENT] = self._texts[result.index]
         if self._include_content:
-            attributes[OUTPUT_VALUE] = json.dumps(
-                [{"id": self._ids[r.index], "score": float(r.score)} for r in results]
-            )
+            attributes[OUTPUT_VALUE] = json.dumps([{"id": ids[r.index], "score": float(r.score)} for r in results])
             attributes[OUTPUT_MIME_TYPE] = "application/json"
         self._set_many(attributes)
 
@@ -204,21 +236,21 @@ def rerank_span(
     top_n: int | None,
     *,
     include_content: bool,
-    ids: Sequence[str | int] | None = None,
+    ids: Sequence[str | int] | Callable[[], Sequence[str | int]] | None = None,
     max_documents: int = DEFAULT_MAX_DOCUMENTS,
 ) -> Iterator[SpanRecorder]:
     """Open a ``RERANKER`` span (the current span while the block runs) and yield its recorder.
 
-    ``documents`` are the texts in input order; ``ids`` their ids (default: the input positions,
-    ``"0"``, ``"1"``, ...). The query and texts are recorded only with ``include_content=True``.
-    An exception leaving the block is recorded with :meth:`SpanRecorder.error` and re-raised.
+    ``documents`` are the texts in input order; ``ids`` their ids, or a function returning them, called
+    only if the span records (default: the input positions, ``"0"``, ``"1"``, ...). The query and texts
+    are recorded only with ``include_content=True``. An exception leaving the block is recorded with
+    :meth:`SpanRecorder.error` and re-raised.
 
     >>> with rerank_span("embedded", "q", ["a"], top_n=None, include_content=False) as span:
     ...     pass
     >>> span.attributes["openinference.span.kind"], span.attributes["rankwise.documents"]
     ('RERANKER', 1)
     """
-    doc_ids = [str(i) for i in range(len(documents))] if ids is None else [str(i) for i in ids]
     trace = _trace_api()
     tracer = trace.get_tracer(TRACER_NAME) if trace is not None else None
     cm: contextlib.AbstractContextManager[Any] = (
@@ -230,7 +262,7 @@ def rerank_span(
         recorder = SpanRecorder(
             span if span is not None and span.is_recording() else None,
             model=model,
-            ids=doc_ids,
+            ids=lambda: _ids_of(ids, len(documents)),
             texts=documents,
             include_content=include_content,
             max_documents=max_documents,
@@ -243,16 +275,17 @@ def rerank_span(
         if top_n is not None:
             attributes[TOP_K] = top_n
             attributes[PREFIX + "top_n"] = top_n
-        for i, doc_id in enumerate(doc_ids[:max_documents]):
-            attributes[f"{INPUT_DOCUMENTS}.{i}.{DOCUMENT_ID}"] = doc_id
-            if include_content:
-                attributes[f"{INPUT_DOCUMENTS}.{i}.{DOCUMENT_CONTENT}"] = documents[i]
-        if include_content:
-            attributes[QUERY] = query
-            attributes[INPUT_VALUE] = query
         recorder._set_many(attributes)
+        recorder.input_documents(query)
         try:
             yield recorder
         except BaseException as exc:
             recorder.error(exc)
             raise
+
+
+def _ids_of(ids: Sequence[str | int] | Callable[[], Sequence[str | int]] | None, count: int) -> list[str]:
+    """The ids as strings: given, computed by the function given, or the input positions."""
+    if ids is None:
+        return [str(i) for i in range(count)]
+    return [str(i) for i in (ids() if callable(ids) else ids)]

@@ -12,7 +12,11 @@ from rankwise.calibration.features import (
     check_features,
     coverage,
     feature_matrix,
+    idf,
+    idf_coverage,
+    query_idf_mass,
     query_length,
+    stems,
     terms_used,
 )
 
@@ -55,3 +59,27 @@ def test_unknown_features_are_refused(name: str) -> None:
 
 def test_terms_used_lists_the_term_indices_read() -> None:
     assert terms_used(["t0", "coverage", "t2*log1p(t1)"]) == {0, 1, 2}
+
+
+def test_idf_coverage_weights_each_query_word_by_its_static_idf() -> None:
+    # "protein" is common in the table's Wikipedia paragraphs, "chromodynam(ics)" unseen: matching the rare
+    # word covers more of the query than matching the common one
+    query = "protein chromodynamics"
+    weights = {s: idf(s) for s in stems(query)}
+    assert weights["protein"] < weights["chromodynam"]
+    assert idf_coverage(query, "Protein structure.") == pytest.approx(weights["protein"] / sum(weights.values()))
+    assert idf_coverage(query, "Chromodynamics on a lattice.") > 0.5 > idf_coverage(query, "Proteins fold.")
+    assert idf_coverage(query, "Proteins and chromodynamics.") == pytest.approx(1.0)
+    assert idf_coverage(query, "Bananas are yellow.") == 0.0
+    assert idf_coverage("the of and", "anything") == 0.0  # nothing but stop words
+
+
+def test_idf_features_read_the_shipped_table_and_never_the_candidates() -> None:
+    # the same document scores the same beside any other candidates: the weights come from the table
+    alone = feature_matrix(["idf_coverage", "t0*qidf^-1"], "protein folding", ["protein"], [np.array([3.0])])
+    crowd = feature_matrix(
+        ["idf_coverage", "t0*qidf^-1"], "protein folding", ["protein", "folding " * 50, "x"], [np.array([3.0, 1, 0])]
+    )
+    np.testing.assert_array_equal(alone[0], crowd[0])
+    assert alone[0, 1] == pytest.approx(3.0 / query_idf_mass("protein folding"))
+    assert query_idf_mass("the of") == 1.0  # at least 1: no division by zero

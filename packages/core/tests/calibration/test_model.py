@@ -184,15 +184,15 @@ def test_apply_refuses_terms_of_kinds_it_was_not_fitted_for() -> None:
 
 
 def test_the_embedded_calibration_ships_as_package_data() -> None:
-    assert "embedded-v1" in shipped_names()
-    calibration = shipped("embedded-v1")
+    assert "embedded-v2" in shipped_names()
+    calibration = shipped("embedded-v2")
     calibration.check_model("embedded")
     with pytest.raises(CalibrationMismatchError):
         calibration.check_model("lexical")
     kinds = [list(v.kinds) for v in calibration.variants]
     assert ["similarity", "first-stage"] in kinds
     assert ["similarity", "*"] in kinds
-    with pytest.raises(FileNotFoundError, match="embedded-v1"):
+    with pytest.raises(FileNotFoundError, match="embedded-v2"):
         shipped("no-such-calibration")
 
 
@@ -204,7 +204,7 @@ def embedded_terms(cosine: list[float], first_stage: list[float] | None) -> list
 
 
 def test_the_embedded_calibration_gives_a_lone_irrelevant_document_a_low_probability() -> None:
-    calibration = shipped("embedded-v1")
+    calibration = shipped("embedded-v2")
     query = "quantum chromodynamics on the lattice"
     lone = calibration.apply(query, ["Bananas are yellow."], embedded_terms([0.02], None))
     assert 0.0 <= lone[0] < 0.05
@@ -231,7 +231,7 @@ bm25_strategy = st.floats(min_value=0.0, max_value=60.0, allow_nan=False)
 def test_adding_documents_never_changes_the_others_probabilities(
     query: str, texts: list[str], extra: list[str], data: st.DataObject, with_first_stage: bool
 ) -> None:
-    calibration = shipped("embedded-v1")
+    calibration = shipped("embedded-v2")
     n, m = len(texts), len(extra)
     cosine = data.draw(st.lists(scores_strategy, min_size=n + m, max_size=n + m))
     bm25 = data.draw(st.lists(bm25_strategy, min_size=n + m, max_size=n + m)) if with_first_stage else None

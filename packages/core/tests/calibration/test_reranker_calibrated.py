@@ -9,12 +9,12 @@ import pytest
 
 from rankwise import Reranker
 
-EMBEDDED_V1 = str(resources.files("rankwise") / "calibrations" / "embedded-v1.json")
+EMBEDDED_V2 = str(resources.files("rankwise") / "calibrations" / "embedded-v2.json")
 
 
 @pytest.fixture(scope="module")
 def reranker() -> Reranker:
-    return Reranker("embedded", calibration=EMBEDDED_V1)
+    return Reranker("embedded", calibration=EMBEDDED_V2)
 
 
 def test_a_lone_irrelevant_document_scores_low_and_is_dropped_at_one_half(reranker: Reranker) -> None:
@@ -36,4 +36,4 @@ def test_adding_a_document_leaves_the_others_scores_alone(reranker: Reranker) ->
 
 def test_another_spec_refuses_the_embedded_calibration() -> None:
     with pytest.raises(ValueError, match="fitted for model"):
-        Reranker("lexical", calibration=EMBEDDED_V1)
+        Reranker("lexical", calibration=EMBEDDED_V2)

@@ -119,13 +119,16 @@ def test_a_given_backend_still_works_without_a_spec() -> None:
     assert math.isfinite(results[0].score)
 
 
-def test_the_calibrated_alias_ships_its_calibration_and_the_default_has_none() -> None:
-    calibrated = Reranker("embedded-calibrated")
+def test_the_default_ships_its_calibration_and_another_normalisation_turns_it_off() -> None:
+    default = Reranker("embedded")
+    assert default.calibration is not None
+    assert default.calibration.model == Reranker().calibration.model  # type: ignore[union-attr]
+    calibrated = Reranker("embedded-calibrated")  # the name it had while opt-in
     assert str(calibrated.spec) == "embedded-calibrated"
     assert calibrated.spec.terms == parse_spec("embedded").terms
     assert calibrated.calibration is not None
-    assert Reranker("embedded").calibration is None
     assert Reranker("embedded", normalize="minmax").calibration is None
+    assert Reranker("embedded", normalize="none").calibration is None
 
 
 async def test_a_backend_shared_by_two_terms_runs_once_per_call_sync_and_async() -> None:

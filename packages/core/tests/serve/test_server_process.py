@@ -127,7 +127,7 @@ def test_readme_example_with_the_embedded_default(embedded_reranker: Reranker) -
         got = [(r.index, r.relevance_score) for r in response.results]  # type: ignore[attr-defined]
         assert [i for i, _ in got] == [r.index for r in expected][: len(got)]
         assert [s for _, s in got] == pytest.approx([r.score for r in expected][: len(got)], abs=1e-4)
-        assert httpx.get(url + "/info").json()["score_kind"] == "relative"
+        assert httpx.get(url + "/info").json()["score_kind"] == "calibrated"
     finally:
         code, err = stop(process)
     assert code == 0, err

@@ -8,7 +8,7 @@ from typing import Any
 from langchain_core.documents import BaseDocumentTransformer, Document
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from rankwise.adapter_support import checked_options
+from rankwise.adapter_support import checked_options, meta_field_ranking
 from rankwise.meta_field import MetaFieldRanking, MissingPolicy, RankingMode, SortOrder
 from rankwise_langchain._documents import scored_copies, texts_of
 
@@ -45,14 +45,7 @@ class RankwiseMetaFieldRerank(BaseDocumentTransformer, BaseModel):
     _checked = checked_options("top_n", "weight")
 
     def model_post_init(self, context: Any, /) -> None:
-        self._ranking = MetaFieldRanking(
-            self.meta_field,
-            weight=self.weight,
-            ranking_mode=self.ranking_mode,
-            sort_order=self.sort_order,
-            missing=self.missing_meta,
-            top_n=self.top_n,
-        )
+        self._ranking = meta_field_ranking(self, top_n=self.top_n)
 
     def transform_documents(self, documents: Sequence[Document], **kwargs: Any) -> Sequence[Document]:
         """Re-rank ``documents`` by the field; ``kwargs`` are accepted and not used."""

@@ -7,10 +7,10 @@ from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManager, CallbackManager, Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 
 from rankwise import Reranker, RerankResult
-from rankwise.adapter_support import api_key_from, checked_options, key_out_of_kwargs
+from rankwise.adapter_support import checked_options, reranker_from, state_to_pickle
 from rankwise.retriever_scores import retriever_scores
 from rankwise_langchain._documents import scored_copies, texts_of
 
@@ -59,20 +59,13 @@ class RankwiseRerank(BaseDocumentCompressor):
 
     _reranker: Reranker = PrivateAttr()
 
-    @model_validator(mode="before")
-    @classmethod
-    def _options(cls, data: Any) -> Any:
-        """An ``api_key`` in ``reranker_kwargs`` moves to the secret field."""
-        return key_out_of_kwargs(data) if isinstance(data, dict) else data
-
-    _checked = checked_options("top_n", "score_threshold")
+    _checked = checked_options("top_n", "score_threshold", moves_api_key=True)
 
     def model_post_init(self, context: Any, /) -> None:
         self._reranker = self._build()
 
     def _build(self) -> Reranker:
-        key = api_key_from(self.api_key.get_secret_value() if self.api_key else None, self.api_key_env)
-        return Reranker.of(self.model, **self.reranker_kwargs, **({"api_key": key} if key else {}))
+        return reranker_from(self.model, self.api_key, self.api_key_env, self.reranker_kwargs)
 
     @property
     def reranker(self) -> Reranker:
@@ -80,10 +73,7 @@ class RankwiseRerank(BaseDocumentCompressor):
         return self._reranker
 
     def __getstate__(self) -> dict[Any, Any]:
-        if self.api_key is not None:
-            raise TypeError("RankwiseRerank holds an API key given directly, which is never pickled: use api_key_env")
-        state = super().__getstate__()
-        return {**state, "__pydantic_private__": {}}
+        return state_to_pickle("RankwiseRerank", self.api_key, super().__getstate__())
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
         super().__setstate__(state)

@@ -8,7 +8,7 @@ from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
-from rankwise.adapter_support import checked_options
+from rankwise.adapter_support import checked_options, meta_field_ranking
 from rankwise.meta_field import MetaFieldRanking, MissingPolicy, RankingMode, SortOrder
 from rankwise_llamaindex._nodes import scored_copy, texts_of
 
@@ -42,14 +42,7 @@ class RankwiseMetaFieldRerank(BaseNodePostprocessor):
     _checked = checked_options("top_n", "weight")
 
     def model_post_init(self, context: Any, /) -> None:
-        self._ranking = MetaFieldRanking(
-            self.meta_field,
-            weight=self.weight,
-            ranking_mode=self.ranking_mode,
-            sort_order=self.sort_order,
-            missing=self.missing_meta,
-            top_n=self.top_n,
-        )
+        self._ranking = meta_field_ranking(self, top_n=self.top_n)
 
     @classmethod
     def class_name(cls) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 from llama_index.core.callbacks import CBEventType, EventPayload
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]  # re-exported there
 from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
@@ -14,7 +14,7 @@ from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
 from rankwise import Reranker, RerankResult
-from rankwise.adapter_support import api_key_from, checked_options, key_out_of_kwargs
+from rankwise.adapter_support import checked_options, reranker_from, state_to_pickle
 from rankwise.retriever_scores import retriever_scores
 from rankwise_llamaindex._nodes import scored_copy, texts_of
 
@@ -59,22 +59,14 @@ class RankwiseRerank(BaseNodePostprocessor):
 
     _reranker: Reranker = PrivateAttr()
 
-    @model_validator(mode="before")
-    @classmethod
-    def _options(cls, data: Any) -> Any:
-        return key_out_of_kwargs(data) if isinstance(data, dict) else data
-
-    _checked = checked_options("top_n", "score_threshold")
+    _checked = checked_options("top_n", "score_threshold", moves_api_key=True)
 
     def model_post_init(self, context: Any, /) -> None:
-        key = api_key_from(self.api_key.get_secret_value() if self.api_key else None, self.api_key_env)
-        self._reranker = Reranker.of(self.model, **self.reranker_kwargs, **({"api_key": key} if key else {}))
+        self._reranker = reranker_from(self.model, self.api_key, self.api_key_env, self.reranker_kwargs)
 
     def __getstate__(self) -> dict[str, Any]:
-        if self.api_key is not None:
-            raise TypeError("RankwiseRerank holds an API key given directly, which is never pickled: use api_key_env")
-        state = super().__getstate__()
-        return {**state, "__pydantic_private__": {}}  # __setstate__ runs __init__, which builds the reranker again
+        # __setstate__ runs __init__, which builds the reranker again
+        return state_to_pickle("RankwiseRerank", self.api_key, super().__getstate__())
 
     @classmethod
     def class_name(cls) -> str:

@@ -8,6 +8,7 @@ import pandas as pd
 import pyterrier as pt
 
 from rankwise import Reranker
+from rankwise.validation import optional_positive_int
 
 RESULT_COLUMNS = ("qid", "query", "docno")
 
@@ -46,8 +47,7 @@ class RankwiseReranker(pt.Transformer):  # type: ignore[misc]
         use_first_stage_score: bool = True,
         **reranker_kwargs: Any,
     ) -> None:
-        if top_n is not None and (isinstance(top_n, bool) or not isinstance(top_n, int) or top_n <= 0):
-            raise ValueError(f"top_n must be a positive integer or None, got {top_n!r}")
+        optional_positive_int("top_n", top_n)
         if isinstance(model, Reranker) and reranker_kwargs:
             raise TypeError(
                 f"options {sorted(reranker_kwargs)} are for building a Reranker from a spec; "

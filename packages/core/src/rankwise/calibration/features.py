@@ -13,8 +13,15 @@ factor         value for one document
 ``qlen^-1``    1 / the query's length in words (stop words removed, at least 1)
 ``log(qlen)``  log of that length
 ``coverage``   share of the query's distinct stemmed words found in the text
+``idf_coverage`` the same share, each word weighted by its IDF in a static English table
+``qidf^-1``    1 / the query's IDF mass (the sum of those weights): ``t1*qidf^-1`` is a
+               lexical score over what the query could match at most
 ``1``          one (a constant)
 ============== ==============================================================
+
+The IDF table (``rankwise/calibrations/idf-en-v1.tsv.gz``, built by
+``benchmarks/calibration/build_idf.py`` from SQuAD's train corpus) is fixed: a feature never takes
+IDF from the candidates, which would make a document's score depend on the others.
 
 >>> import numpy as np
 >>> matrix = feature_matrix(["t0", "t0*coverage", "log(qlen)"], "sleeping cats", ["a cat sleeps", "dogs"],
@@ -25,6 +32,8 @@ factor         value for one document
 
 from __future__ import annotations
 
+import gzip
+import importlib.resources
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -53,9 +62,65 @@ def _stemmer() -> Any:
 
 
 @lru_cache(maxsize=8192)
-def _stems(text: str) -> frozenset[str]:
+def stems(text: str) -> frozenset[str]:
+    """The distinct stemmed words of ``text``, stop words removed.
+
+    >>> sorted(stems("The cats are sleeping"))
+    ['cat', 'sleep']
+    """
     words = [w for w in TOKEN.findall(text.lower()) if w not in STOPWORDS]
     return frozenset(_stemmer().stemWords(words))
+
+
+IDF_TABLE = "idf-en-v1.tsv.gz"
+
+
+@lru_cache(maxsize=1)
+def _idf_table() -> tuple[dict[str, float], float]:
+    """Stem -> BM25-style IDF ``log(1 + (N - df + 0.5) / (df + 0.5))``, and the weight of an unseen stem."""
+    path = importlib.resources.files("rankwise") / "calibrations" / IDF_TABLE
+    with path.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as handle:
+        header, count = next(handle).rstrip("\n").split("\t")
+        if header != "#documents":
+            raise ValueError(f"{IDF_TABLE}: not an IDF table (first line {header!r})")
+        n = int(count)
+        weights = {}
+        for line in handle:
+            stem, df = line.rstrip("\n").split("\t")
+            weights[stem] = math.log(1.0 + (n - int(df) + 0.5) / (int(df) + 0.5))
+    return weights, math.log(1.0 + (n + 0.5) / 0.5)
+
+
+def idf(stem: str) -> float:
+    """The static IDF of a stem (unseen stems get the largest weight).
+
+    >>> idf("state") < idf("protein") < idf("chromodynam")
+    True
+    """
+    weights, unseen = _idf_table()
+    return weights.get(stem, unseen)
+
+
+def query_idf_mass(query: str) -> float:
+    """Sum of the static IDF of the query's distinct stems (at least 1).
+
+    >>> query_idf_mass("protein folding") > query_idf_mass("protein")
+    True
+    """
+    return max(1.0, sum(idf(s) for s in stems(query)))
+
+
+def idf_coverage(query: str, text: str) -> float:
+    """Share of the query's IDF mass that occurs in ``text`` (stemmed, stop words removed).
+
+    >>> idf_coverage("protein folding", "How proteins fold") > idf_coverage("protein folding", "Protein")
+    True
+    """
+    wanted = stems(query)
+    if not wanted:
+        return 0.0
+    found = stems(text)
+    return sum(idf(s) for s in wanted if s in found) / sum(idf(s) for s in wanted)
 
 
 def query_length(query: str) -> int:
@@ -75,10 +140,10 @@ def coverage(query: str, text: str) -> float:
     >>> coverage("quantum chromodynamics", "Bananas are yellow.")
     0.0
     """
-    wanted = _stems(query)
+    wanted = stems(query)
     if not wanted:
         return 0.0
-    return len(wanted & _stems(text)) / len(wanted)
+    return len(wanted & stems(text)) / len(wanted)
 
 
 def _factor(name: str) -> Callable[[str, Sequence[str], Sequence[Array]], Array]:
@@ -88,6 +153,10 @@ def _factor(name: str) -> Callable[[str, Sequence[str], Sequence[Array]], Array]
         return lambda query, texts, raw: np.ones(len(texts))
     if name == "coverage":
         return lambda query, texts, raw: np.array([coverage(query, t) for t in texts], dtype=np.float64)
+    if name == "idf_coverage":
+        return lambda query, texts, raw: np.array([idf_coverage(query, t) for t in texts], dtype=np.float64)
+    if name == "qidf^-1":
+        return lambda query, texts, raw: np.full(len(texts), 1.0 / query_idf_mass(query))
     if name == "qlen^-1":
         return lambda query, texts, raw: np.full(len(texts), 1.0 / query_length(query))
     if name == "log(qlen)":

@@ -62,6 +62,44 @@ def finite_float(value: str) -> float:
 
 _positive_int, _finite_float = positive_int, finite_float
 
+AddArguments = Callable[[argparse.ArgumentParser], None]
+AddParser = Callable[[Any], argparse.ArgumentParser]
+
+
+def subcommand(name: str, summary: str, description: str) -> Callable[[AddArguments], AddParser]:
+    """A decorator that turns a subcommand's ``add_arguments(parser)`` into the ``add_parser(subparsers)`` of its
+    `Command`: it adds the ``name`` parser (``summary`` in ``rankwise --help``, ``description`` in its own
+    ``--help``), lets the decorated function add the arguments, and returns the parser.
+
+    >>> @subcommand("hello", "say hello", "Say hello to --name.")
+    ... def add_parser(parser): parser.add_argument("--name")
+    >>> add_parser(argparse.ArgumentParser().add_subparsers()).parse_args(["--name", "you"]).name
+    'you'
+    """
+
+    def decorate(add_arguments: AddArguments) -> AddParser:
+        def add_parser(commands: Any) -> argparse.ArgumentParser:
+            parser: argparse.ArgumentParser = commands.add_parser(name, help=summary, description=description)
+            add_arguments(parser)
+            return parser
+
+        add_parser.__doc__ = f"The ``{name}`` parser."
+        return add_parser
+
+    return decorate
+
+
+def add_model_option(parser: argparse.ArgumentParser, help: str = "model spec (default: embedded)") -> None:
+    """``--model``/``-m``: one model spec, ``embedded`` unless given."""
+    parser.add_argument("--model", "-m", default="embedded", help=help)
+
+
+def add_progress_option(parser: argparse.ArgumentParser) -> None:
+    """``--no-progress``: no bar even on a terminal (`show_progress`)."""
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (one is drawn only when stderr is a terminal)"
+    )
+
 
 def open_input(name: str) -> IO[bytes] | IO[str]:
     """``name`` opened as bytes (``-`` = standard input); a missing file or a folder is an `InputError`.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import IO, Any
+from typing import IO
 
-from rankwise.cli._common import EXIT_OK, Command, InputError, positive_int, show_progress
-from rankwise.cli.evaluate import add_candidate_arguments
+from rankwise.cli._common import EXIT_OK, Command, InputError, add_progress_option, show_progress, subcommand
+from rankwise.cli.evaluate import DATASET_HELP, add_candidate_arguments, add_sample_arguments, candidate_options
 
 
 def _price(value: str) -> tuple[str, float]:
@@ -34,24 +34,20 @@ def _budget(value: str) -> float:
     return number
 
 
-def add_parser(commands: Any) -> argparse.ArgumentParser:
-    """The ``compare`` parser."""
-    parser: argparse.ArgumentParser = commands.add_parser(
-        "compare",
-        help="compare several models on the same candidates, with a report",
-        description="Every --model reranks the same first-stage candidates (BM25's, or a TREC run's). Prints a table "
-        "(nDCG@10, RR@10, AP, R@100, P@10, latency p50/p95, cost, paired t-tests Holm-corrected, win/tie/loss) and "
-        "a recommendation; --out DIR also writes report.md, report.html (self-contained, with the plot), "
-        "report.json, compare.png and one TREC run per model.",
-    )
-    parser.add_argument("dataset", help="folder with corpus.jsonl, queries.jsonl and qrels/<split>.tsv")
+@subcommand(
+    "compare",
+    "compare several models on the same candidates, with a report",
+    "Every --model reranks the same first-stage candidates (BM25's, or a TREC run's). Prints a table "
+    "(nDCG@10, RR@10, AP, R@100, P@10, latency p50/p95, cost, paired t-tests Holm-corrected, win/tie/loss) and "
+    "a recommendation; --out DIR also writes report.md, report.html (self-contained, with the plot), "
+    "report.json, compare.png and one TREC run per model.",
+)
+def add_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dataset", help=DATASET_HELP)
     parser.add_argument(
         "--model", "-m", action="append", required=True, metavar="SPEC", help="a model spec; repeat for each model"
     )
-    parser.add_argument("--first-stage", default="bm25", choices=["bm25"], help="first-stage retriever")
-    parser.add_argument("--depth", type=positive_int, default=100, help="candidates reranked per query")
-    parser.add_argument("--max-queries", type=positive_int, help="compare on an evenly spaced sample of N queries")
-    parser.add_argument("--split", default="test", help="qrels split: qrels/<split>.tsv (default: test)")
+    add_sample_arguments(parser, "compare on")
     parser.add_argument("--out", metavar="DIR", help="write the reports to DIR")
     parser.add_argument("--budget-ms", type=_budget, metavar="X", help="recommend the best model with p50 <= X ms")
     parser.add_argument(
@@ -66,8 +62,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--embedding-cache-dir", metavar="DIR", help="store and reuse bi-encoder document embeddings in DIR"
     )
     add_candidate_arguments(parser)
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return parser
+    add_progress_option(parser)
 
 
 def run(args: argparse.Namespace, out: IO[str]) -> int:
@@ -79,19 +74,13 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
         report = compare(
             args.dataset,
             args.model,
-            first_stage=args.first_stage,
-            depth=args.depth,
-            max_queries=args.max_queries,
-            split=args.split,
-            run=args.run,
-            qrels=args.qrels,
-            ignore_identical_ids=args.ignore_identical_ids,
             budget_ms=args.budget_ms,
             prices_per_1k_tokens=prices,
             backend_options={"bi-encoder": {"embedding_cache_dir": args.embedding_cache_dir}}
             if args.embedding_cache_dir
             else None,
             progress=show_progress(not args.no_progress),
+            **candidate_options(args),
         )
     except ValueError as exc:
         raise InputError(str(exc)) from None

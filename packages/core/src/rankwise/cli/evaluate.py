@@ -7,23 +7,27 @@ import json
 from pathlib import Path
 from typing import IO, Any
 
-from rankwise.cli._common import EXIT_OK, Command, cache_options, positive_int
+from rankwise.cli._common import (
+    EXIT_OK,
+    Command,
+    add_model_option,
+    add_progress_option,
+    cache_options,
+    positive_int,
+    subcommand,
+)
 
 
-def add_parser(commands: Any) -> argparse.ArgumentParser:
-    """The ``eval`` parser."""
-    evaluate: argparse.ArgumentParser = commands.add_parser(
-        "eval",
-        help="evaluate a model on a BEIR-layout dataset",
-        description="BM25 retrieves the top DEPTH documents per judged query; the model reranks them. "
-        "Prints nDCG@10, RR@10, AP, R@100 and P@10 of both runs (ir-measures) and reranking latency.",
-    )
-    evaluate.add_argument("dataset", help="folder with corpus.jsonl, queries.jsonl and qrels/<split>.tsv")
-    evaluate.add_argument("--model", "-m", default="embedded", help="model spec (default: embedded)")
-    evaluate.add_argument("--first-stage", default="bm25", choices=["bm25"], help="first-stage retriever")
-    evaluate.add_argument("--depth", type=positive_int, default=100, help="candidates reranked per query")
-    evaluate.add_argument("--max-queries", type=positive_int, help="evaluate an evenly spaced sample of N queries")
-    evaluate.add_argument("--split", default="test", help="qrels split: qrels/<split>.tsv (default: test)")
+@subcommand(
+    "eval",
+    "evaluate a model on a BEIR-layout dataset",
+    "BM25 retrieves the top DEPTH documents per judged query; the model reranks them. "
+    "Prints nDCG@10, RR@10, AP, R@100 and P@10 of both runs (ir-measures) and reranking latency.",
+)
+def add_parser(evaluate: argparse.ArgumentParser) -> None:
+    evaluate.add_argument("dataset", help=DATASET_HELP)
+    add_model_option(evaluate)
+    add_sample_arguments(evaluate, "evaluate")
     evaluate.add_argument("--json", metavar="OUT", help="also write the report as JSON to OUT")
     evaluate.add_argument(
         "--embedding-cache-dir",
@@ -32,8 +36,24 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     add_candidate_arguments(evaluate)
     evaluate.add_argument("--save-run", metavar="FILE", help="write the reranked run to FILE in TREC format")
-    evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return evaluate
+    add_progress_option(evaluate)
+
+
+DATASET_HELP = "folder with corpus.jsonl, queries.jsonl and qrels/<split>.tsv"
+
+
+def add_sample_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
+    """``--first-stage``, ``--depth``, ``--max-queries`` and ``--split``: shared by ``eval`` and ``compare``."""
+    parser.add_argument("--first-stage", default="bm25", choices=["bm25"], help="first-stage retriever")
+    parser.add_argument("--depth", type=positive_int, default=100, help="candidates reranked per query")
+    parser.add_argument("--max-queries", type=positive_int, help=f"{verb} an evenly spaced sample of N queries")
+    parser.add_argument("--split", default="test", help="qrels split: qrels/<split>.tsv (default: test)")
+
+
+def candidate_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What `add_sample_arguments` and `add_candidate_arguments` parsed, as `evaluate`'s and `compare`'s keywords."""
+    names = ("first_stage", "depth", "max_queries", "split", "run", "qrels", "ignore_identical_ids")
+    return {name: getattr(args, name) for name in names}
 
 
 def add_candidate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,16 +80,10 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
     report = evaluate(
         args.dataset,
         model=args.model,
-        first_stage=args.first_stage,
-        depth=args.depth,
-        max_queries=args.max_queries,
-        split=args.split,
         progress=not args.no_progress,
         backend_options=cache_options(args.embedding_cache_dir, args.model),
-        run=args.run,
-        qrels=args.qrels,
-        ignore_identical_ids=args.ignore_identical_ids,
         save_run=args.save_run,
+        **candidate_options(args),
     )
     out.write(report.table() + "\n")
     if args.json:

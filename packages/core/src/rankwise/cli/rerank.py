@@ -12,35 +12,34 @@ from rankwise.cli._common import (
     EXIT_OK,
     Command,
     InputError,
+    add_model_option,
+    add_progress_option,
     finite_float,
     input_documents,
     positive_int,
     progress_bar,
     show_progress,
+    subcommand,
 )
 
 
-def add_parser(commands: Any) -> argparse.ArgumentParser:
-    """The ``rerank`` parser."""
-    rerank: argparse.ArgumentParser = commands.add_parser(
-        "rerank",
-        help="rerank JSON Lines documents for a query",
-        description="Read JSON Lines (one object per line with a text field; any other fields are kept), "
-        "write them back best-first with 'score' and 'rank' added.",
-    )
+@subcommand(
+    "rerank",
+    "rerank JSON Lines documents for a query",
+    "Read JSON Lines (one object per line with a text field; any other fields are kept), "
+    "write them back best-first with 'score' and 'rank' added.",
+)
+def add_parser(rerank: argparse.ArgumentParser) -> None:
     rerank.add_argument("--query", "-q", required=True, help="the query to rank the documents for")
-    rerank.add_argument("--model", "-m", default="embedded", help="model spec (default: embedded; see 'models')")
+    add_model_option(rerank, help="model spec (default: embedded; see 'models')")
     rerank.add_argument("--top-n", type=positive_int, help="keep only the N best documents")
     rerank.add_argument("--score-threshold", type=finite_float, help="drop documents scoring below X")
     rerank.add_argument("--text-field", default="text", help="field holding each document's text (default: text)")
     rerank.add_argument(
         "--first-stage-field", help="field holding each document's retriever score (passed as first_stage_scores)"
     )
-    rerank.add_argument(
-        "--no-progress", action="store_true", help="no progress bar (one is drawn only when stderr is a terminal)"
-    )
+    add_progress_option(rerank)
     rerank.add_argument("file", nargs="?", default="-", help="JSON Lines file, or - for standard input (default)")
-    return rerank
 
 
 # Fields the output owns; a caller's own values are kept under RENAMED[field] (documented in docs/cli.md).

@@ -10,41 +10,40 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from rankwise.cli._common import (
     EXIT_OK,
     Command,
     InputError,
+    add_model_option,
+    add_progress_option,
     cache_options,
     input_documents,
     progress_bar,
     show_progress,
+    subcommand,
 )
 
 # Texts handed to the model per warm() call; the progress bar moves once per chunk.
 WARM_CHUNK = 64
 
 
-def add_parser(commands: Any) -> argparse.ArgumentParser:
-    """The ``warm`` parser."""
-    warm: argparse.ArgumentParser = commands.add_parser(
-        "warm",
-        help="pre-compute and persist document embeddings",
-        description="Embed every document of a JSON Lines file (its --text-field, as 'rerank' reads it) or of a "
-        "BEIR dataset folder (title + ' ' + text, as 'eval' reranks it) and store the embeddings in --cache-dir, "
-        "so later rerankers with the same cache dir skip encoding them.",
-    )
+@subcommand(
+    "warm",
+    "pre-compute and persist document embeddings",
+    "Embed every document of a JSON Lines file (its --text-field, as 'rerank' reads it) or of a "
+    "BEIR dataset folder (title + ' ' + text, as 'eval' reranks it) and store the embeddings in --cache-dir, "
+    "so later rerankers with the same cache dir skip encoding them.",
+)
+def add_parser(warm: argparse.ArgumentParser) -> None:
     warm.add_argument("file", help="JSON Lines file, a BEIR dataset folder (its corpus.jsonl), or - for standard input")
-    warm.add_argument("--model", "-m", default="embedded", help="model spec (default: embedded)")
+    add_model_option(warm)
     warm.add_argument(
         "--cache-dir", required=True, help="folder for the embeddings (the bi-encoder's embedding_cache_dir)"
     )
     warm.add_argument("--text-field", default="text", help="field holding each document's text (default: text)")
-    warm.add_argument(
-        "--no-progress", action="store_true", help="no progress bar (one is drawn only when stderr is a terminal)"
-    )
-    return warm
+    add_progress_option(warm)
 
 
 def dataset_texts(folder: Path) -> list[str]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from rankwise.evaluation.trec import read_trec_qrels
 from rankwise.json_lines import json_objects, text_lines
+from rankwise.validation import optional_positive_int
 
 
 @dataclass(frozen=True)
@@ -169,8 +170,7 @@ def load_beir(
             if kind == "qrels" and qrels is not None:
                 raise FileNotFoundError(f"qrels file {path} does not exist")
             raise FileNotFoundError(f"{root} is not a BEIR-layout dataset: its {kind} file {path} does not exist")
-    if max_queries is not None and (isinstance(max_queries, bool) or max_queries <= 0):
-        raise ValueError(f"max_queries must be a positive integer or None, got {max_queries!r}")
+    max_queries = optional_positive_int("max_queries", max_queries)
     if isinstance(qrels, Mapping):
         judgements = {str(q): {str(d): int(g) for d, g in docs.items()} for q, docs in qrels.items()}
         qrels_name = "the qrels given"

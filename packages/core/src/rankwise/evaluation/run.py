@@ -17,6 +17,7 @@ from rankwise.evaluation.latency import latency_summary
 from rankwise.evaluation.metrics import MEASURES, compute_metrics, run_from_rankings
 from rankwise.evaluation.trec import Candidates, read_trec_run, write_trec_run
 from rankwise.reranker import Reranker
+from rankwise.validation import positive_int
 
 FIRST_STAGES = ("bm25",)
 
@@ -87,8 +88,7 @@ def candidates(
     the query's is dropped when ``data.ignore_identical_ids``. A run naming a document that
     is not in the corpus is an error (its text is needed to rerank it).
     """
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth <= 0:
-        raise ValueError(f"depth must be a positive integer, got {depth!r}")
+    depth = positive_int("depth", depth)
     if run is None:
         retriever = BM25FirstStage(data.corpus)
         return retriever.search_many(list(data.queries.items()), depth, ignore_identical_ids=data.ignore_identical_ids)
@@ -173,8 +173,7 @@ def evaluate(
     """
     if first_stage not in FIRST_STAGES:
         raise ValueError(f"first_stage must be one of {list(FIRST_STAGES)}, got {first_stage!r}")
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth <= 0:
-        raise ValueError(f"depth must be a positive integer, got {depth!r}")
+    depth = positive_int("depth", depth)
     data = dataset_of(dataset, split, max_queries, qrels, ignore_identical_ids)
     reranker = model if isinstance(model, Reranker) else Reranker(model, backend_options=backend_options)
     reranker.load()

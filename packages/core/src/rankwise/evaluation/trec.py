@@ -12,7 +12,7 @@ Runs from Pyserini/Anserini (or any tool) can be reranked by `rankwise eval --ru
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -30,24 +30,36 @@ def _lines(source: str | Path | IO[str]) -> tuple[str, Iterable[str]]:
     return getattr(source, "name", "<stream>"), source
 
 
+def _rows(source: str | Path | IO[str], name: str | None, layout: str) -> Iterator[tuple[str, int, list[str]]]:
+    """``(label, line number, fields)`` of each non-blank line, every one checked to have the fields of
+    ``layout`` (``"run"`` or ``"qrels"``); ``label`` names the file in errors."""
+    label, lines = _lines(source)
+    label = name or label
+    columns = _LAYOUTS[layout]
+    for number, line in enumerate(lines, start=1):
+        line = line.removeprefix(BOM) if number == 1 else line
+        if not line.strip():
+            continue
+        fields = line.split()
+        if len(fields) != len(columns.split()):
+            raise ValueError(
+                f"{label}, line {number}: a TREC {layout} line has {len(columns.split())} fields ({columns}), "
+                f"got {len(fields)}"
+            )
+        yield label, number, fields
+
+
+_LAYOUTS = {"run": "qid Q0 docno rank score tag", "qrels": "qid 0 docno grade"}
+
+
 def read_trec_run(source: str | Path | IO[str], name: str | None = None) -> Candidates:
     """``{qid: [(docno, score), ...]}``, each list best first (score descending, ties in file order).
 
     Six whitespace-separated fields per line; the rank column is not used for ordering,
     as in trec_eval. A document listed twice for one query is an error naming both.
     """
-    label, lines = _lines(source)
-    label = name or label
     run: dict[str, dict[str, float]] = {}
-    for number, line in enumerate(lines, start=1):
-        line = line.removeprefix(BOM) if number == 1 else line
-        if not line.strip():
-            continue
-        fields = line.split()
-        if len(fields) != 6:
-            raise ValueError(
-                f"{label}, line {number}: a TREC run line has 6 fields (qid Q0 docno rank score tag), got {len(fields)}"
-            )
+    for label, number, fields in _rows(source, name, "run"):
         qid, _, docno, _, score_text, _ = fields
         try:
             score = float(score_text)
@@ -69,18 +81,8 @@ def read_trec_qrels(source: str | Path | IO[str], name: str | None = None) -> di
     >>> read_trec_qrels(io.StringIO("q1 0 d1 2\\nq1 0 d3 0\\n"))
     {'q1': {'d1': 2, 'd3': 0}}
     """
-    label, lines = _lines(source)
-    label = name or label
     qrels: dict[str, dict[str, int]] = {}
-    for number, line in enumerate(lines, start=1):
-        line = line.removeprefix(BOM) if number == 1 else line
-        if not line.strip():
-            continue
-        fields = line.split()
-        if len(fields) != 4:
-            raise ValueError(
-                f"{label}, line {number}: a TREC qrels line has 4 fields (qid 0 docno grade), got {len(fields)}"
-            )
+    for label, number, fields in _rows(source, name, "qrels"):
         try:
             grade = int(fields[3])
         except ValueError:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from rankwise._optional import require
+from rankwise.validation import positive_int
 
 SCORES_COLUMN = "scores"
 RANKING_COLUMN = "ranking"
@@ -101,8 +102,7 @@ def rerank_dataset(
     [1, 0]
     """
     require("ray.data", extra="ray", purpose="rankwise.ray.rerank_dataset")
-    if workers <= 0:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    workers = positive_int("workers", workers)
     return ds.map_batches(
         RerankRows,
         fn_constructor_args=(model,),

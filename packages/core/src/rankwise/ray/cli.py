@@ -23,21 +23,20 @@ from pathlib import Path
 from typing import IO, Any
 
 from rankwise._optional import require
-from rankwise.cli._common import EXIT_OK, Command, InputError, positive_int
+from rankwise.cli._common import EXIT_OK, Command, InputError, add_model_option, positive_int, subcommand
 
 
-def add_parser(commands: Any) -> argparse.ArgumentParser:
-    """The ``batch`` parser."""
-    batch: argparse.ArgumentParser = commands.add_parser(
-        "batch",
-        help="rerank a JSON Lines / Parquet file of queries and their documents (locally or on Ray)",
-        description="Read rows with a query and a list of documents; write them back with 'scores' (one per "
-        "document, input order) and 'ranking' (document indices, best first). --engine ray needs "
-        "pip install 'rankwise[ray]'.",
-    )
+@subcommand(
+    "batch",
+    "rerank a JSON Lines / Parquet file of queries and their documents (locally or on Ray)",
+    "Read rows with a query and a list of documents; write them back with 'scores' (one per "
+    "document, input order) and 'ranking' (document indices, best first). --engine ray needs "
+    "pip install 'rankwise[ray]'.",
+)
+def add_parser(batch: argparse.ArgumentParser) -> None:
     batch.add_argument("input", help="a .jsonl / .json (JSON Lines) or .parquet file")
     batch.add_argument("output", help="a .jsonl or .parquet file to write")
-    batch.add_argument("--model", "-m", default="embedded", help="model spec (default: embedded)")
+    add_model_option(batch)
     batch.add_argument("--engine", choices=["local", "ray"], default="local", help="where to run (default: local)")
     batch.add_argument("--workers", type=positive_int, default=1, help="Ray actors, each with its own model")
     batch.add_argument("--query-field", default="query", help="the query column (default: query)")
@@ -46,7 +45,6 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     batch.add_argument("--rows-per-batch", type=positive_int, default=16, help="rows per actor call (default: 16)")
     batch.add_argument("--ray-address", help="an existing Ray cluster (default: start one on this machine)")
     batch.add_argument("--num-cpus", type=positive_int, help="CPUs of the local Ray instance (default: all)")
-    return batch
 
 
 def _format(path: str) -> str:

@@ -33,6 +33,7 @@ from typing import Any, cast
 
 from rankwise.backends.base import Backend, Normalization
 from rankwise.backends.capabilities import PairScoring
+from rankwise.validation import positive_int
 
 BatchObserver = Callable[[int, int], None]  # (pairs, requests) of each batch run
 
@@ -134,8 +135,7 @@ class BatchingBackend:
         max_wait_ms: float = 5.0,
         observer: BatchObserver | None = None,
     ) -> None:
-        if max_batch_pairs <= 0:
-            raise ValueError(f"max_batch_pairs must be a positive integer, got {max_batch_pairs!r}")
+        max_batch_pairs = positive_int("max_batch_pairs", max_batch_pairs)
         if max_wait_ms < 0:
             raise ValueError(f"max_wait_ms must be >= 0, got {max_wait_ms!r}")
         self.inner = backend

@@ -13,19 +13,18 @@ import argparse
 import sys
 from typing import IO, Any
 
-from rankwise.cli._common import EXIT_OK, Command, finite_float, positive_int
+from rankwise.cli._common import EXIT_OK, Command, add_model_option, finite_float, positive_int, subcommand
 
 
-def add_parser(commands: Any) -> argparse.ArgumentParser:
-    """The ``serve`` parser."""
-    serve: argparse.ArgumentParser = commands.add_parser(
-        "serve",
-        help="serve a model over HTTP (Cohere /v2/rerank and /v1/rerank, Jina/vLLM /v1/rerank, TEI /rerank)",
-        description="Serve MODEL behind the Cohere v2/v1, Jina/vLLM, Infinity and TEI rerank wire formats, "
-        "with dynamic batching across requests, bearer keys, limits, /health, /info and Prometheus /metrics. "
-        "Needs pip install 'rankwise[serve]'. See docs/serving.md.",
-    )
-    serve.add_argument("--model", "-m", default="embedded", help="model spec (default: embedded)")
+@subcommand(
+    "serve",
+    "serve a model over HTTP (Cohere /v2/rerank and /v1/rerank, Jina/vLLM /v1/rerank, TEI /rerank)",
+    "Serve MODEL behind the Cohere v2/v1, Jina/vLLM, Infinity and TEI rerank wire formats, "
+    "with dynamic batching across requests, bearer keys, limits, /health, /info and Prometheus /metrics. "
+    "Needs pip install 'rankwise[serve]'. See docs/serving.md.",
+)
+def add_parser(serve: argparse.ArgumentParser) -> None:
+    add_model_option(serve)
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
     serve.add_argument(
@@ -61,7 +60,6 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--graceful-shutdown", type=finite_float, default=30.0, help="seconds in-flight requests get on SIGTERM"
     )
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
-    return serve
 
 
 def service_from_args(args: argparse.Namespace) -> Any:

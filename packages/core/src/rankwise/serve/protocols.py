@@ -40,6 +40,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from rankwise.validation import positive_int
+
 Protocol = Literal["cohere", "v1", "tei", "infinity"]
 PROTOCOLS: tuple[Protocol, ...] = ("cohere", "v1", "tei", "infinity")
 
@@ -113,9 +115,10 @@ def _positive(body: Mapping[str, Any], key: str) -> int | None:
     value = body.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise RequestError(422, f"{key!r} must be a positive integer, got {value!r}")
-    return value
+    try:
+        return positive_int(repr(key), value)
+    except ValueError as exc:
+        raise RequestError(422, str(exc)) from None
 
 
 def _document_text(document: Any, index: int, rank_fields: Sequence[str] | None) -> str:

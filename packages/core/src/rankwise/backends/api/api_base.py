@@ -1,10 +1,12 @@
 """What every rerank-API backend shares: keys, retries, timeouts, caps and checking the answer.
 
 A subclass only says how to send one request (`ApiBackend._send` / `_asend`,
-returning the provider's ``(index, score)`` pairs) and how to classify the
-exceptions its client raises (`ApiBackend._classify`). This class turns that
-into one raw score per input text, in input order, with every index checked,
-under the single `rankwise.retry.RetryPolicy`.
+returning the provider's ``(index, score)`` pairs, or an `Answer` that adds what
+the request cost) and how to classify the exceptions its client raises
+(`ApiBackend._classify`). This class turns that into one raw score per input
+text, in input order, with every index checked, under the single
+`rankwise.retry.RetryPolicy`; the cost, when known, is the call's report (an
+`rankwise.report.ApiUsage`, see `ApiBackend.score_with_report`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import math
 import os
 from collections.abc import Awaitable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rankwise.backends.api.transport import (
@@ -26,8 +29,10 @@ from rankwise.backends.api.transport import (
 )
 from rankwise.backends.base import BackendConfig, Normalization
 from rankwise.errors import MissingApiKeyError
+from rankwise.report import ApiUsage
 from rankwise.retry import RETRY_OPTIONS, RemoteCallError, RetryPolicy, acall_with_retry, call_with_retry
 from rankwise.score_kind import ScoreKind
+from rankwise.validation import positive_int
 
 #: ``backend_options`` keys every API backend accepts besides its own.
 COMMON_OPTIONS = (*RETRY_OPTIONS, "max_batch_size")
@@ -88,6 +93,17 @@ def scores_in_input_order(pairs: Iterable[tuple[object, object]], count: int) ->
             retryable=False,
         )
     return [s for s in scores if s is not None]
+
+
+Pairs = Iterable[tuple[object, object]]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One request's answer: the provider's ``(index, score)`` pairs and, when it says, what the request cost."""
+
+    pairs: Pairs
+    usage: ApiUsage | None = None
 
 
 def result_pairs(response: Any) -> list[tuple[object, object]]:
@@ -172,23 +188,31 @@ class ApiBackend:
 
     # ---------------------------------------------------------------- Backend protocol
     def score(self, query: str, texts: Sequence[str]) -> list[float]:
+        return self.score_with_report(query, texts)[0]
+
+    async def ascore(self, query: str, texts: Sequence[str]) -> list[float]:
+        return (await self.ascore_with_report(query, texts))[0]
+
+    def score_with_report(self, query: str, texts: Sequence[str]) -> tuple[list[float], ApiUsage | None]:
+        """`score`, and what the provider said the request cost (``None`` when it did not say)."""
         batch = list(texts)
         return call_with_retry(lambda timeout: self._attempt(query, batch, timeout), self.policy, backend=self.name)
 
-    async def ascore(self, query: str, texts: Sequence[str]) -> list[float]:
+    async def ascore_with_report(self, query: str, texts: Sequence[str]) -> tuple[list[float], ApiUsage | None]:
+        """Async `score_with_report`."""
         batch = list(texts)
         return await acall_with_retry(
             lambda timeout: self._aattempt(query, batch, timeout), self.policy, backend=self.name
         )
 
     # ---------------------------------------------------------------- one attempt
-    def _attempt(self, query: str, texts: list[str], timeout: float) -> list[float]:
-        pairs = guarded(lambda: self._send(query, texts, timeout), lambda exc: self._failure(exc, timeout))
-        return scores_in_input_order(pairs, len(texts))
+    def _attempt(self, query: str, texts: list[str], timeout: float) -> tuple[list[float], ApiUsage | None]:
+        sent = guarded(lambda: self._send(query, texts, timeout), lambda exc: self._failure(exc, timeout))
+        return _scored(sent, len(texts))
 
-    async def _aattempt(self, query: str, texts: list[str], timeout: float) -> list[float]:
-        pairs = await aguarded(lambda: self._asend(query, texts, timeout), lambda exc: self._failure(exc, timeout))
-        return scores_in_input_order(pairs, len(texts))
+    async def _aattempt(self, query: str, texts: list[str], timeout: float) -> tuple[list[float], ApiUsage | None]:
+        sent = await aguarded(lambda: self._asend(query, texts, timeout), lambda exc: self._failure(exc, timeout))
+        return _scored(sent, len(texts))
 
     def _failure(self, exc: Exception, timeout: float) -> RemoteCallError:
         """The classified failure, key masked, with no exception chain (a server may echo the key)."""
@@ -200,11 +224,11 @@ class ApiBackend:
             self._pool.close()
 
     # ---------------------------------------------------------------- for subclasses
-    def _send(self, query: str, texts: list[str], timeout: float) -> Iterable[tuple[object, object]]:
-        """Send one request; return the provider's ``(index, score)`` pairs."""
+    def _send(self, query: str, texts: list[str], timeout: float) -> Pairs | Answer:
+        """Send one request; return the provider's ``(index, score)`` pairs, or an `Answer` with its cost."""
         raise NotImplementedError
 
-    def _asend(self, query: str, texts: list[str], timeout: float) -> Awaitable[Iterable[tuple[object, object]]]:
+    def _asend(self, query: str, texts: list[str], timeout: float) -> Awaitable[Pairs | Answer]:
         """Async `_send`; by default the sync one in a worker thread."""
         return asyncio.to_thread(self._send, query, texts, timeout)
 
@@ -213,9 +237,13 @@ class ApiBackend:
         return self.ladder.classify(exc, timeout)
 
 
+def _scored(sent: Pairs | Answer, count: int) -> tuple[list[float], ApiUsage | None]:
+    answer = sent if isinstance(sent, Answer) else Answer(sent)
+    return scores_in_input_order(answer.pairs, count), answer.usage
+
+
 def _batch_cap(cap: int | None, requested: object) -> int | None:
     if requested is None:
         return cap
-    if isinstance(requested, bool) or not isinstance(requested, int) or requested <= 0:
-        raise ValueError(f"max_batch_size must be a positive integer, got {requested!r}")
+    requested = positive_int("max_batch_size", requested)
     return requested if cap is None else min(cap, requested)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from rankwise._optional import require
-from rankwise.backends.api.api_base import ApiBackend, resolve_api_key, result_pairs
+from rankwise.backends.api.api_base import Answer, ApiBackend, resolve_api_key, result_pairs
 from rankwise.backends.api.transport import ClientPool, ErrorLadder, HttpStatus, PerLoop
 from rankwise.backends.base import BackendConfig
+from rankwise.report import ApiUsage
 
 DEFAULT_BASE_URL = "https://api.cohere.com"
 ENV_VARS = ("CO_API_KEY", "COHERE_API_KEY")
@@ -29,7 +29,8 @@ class CohereBackend(ApiBackend):
     client gets its own ``httpx.Client`` (leased one per attempt in flight), so an
     attempt past its time limit is stopped by closing that client alone.
     ``backend_options``: ``max_tokens_per_doc`` (Cohere truncates longer documents;
-    default 4096) and ``priority``.
+    default 4096) and ``priority``. The search units Cohere bills (``meta.billed_units.search_units``) are
+    each call's `ApiUsage` (``billed_units``).
 
     >>> from rankwise import Reranker
     >>> rr = Reranker("cohere:rerank-v3.5", api_key="...")  # doctest: +SKIP
@@ -91,12 +92,18 @@ class CohereBackend(ApiBackend):
             **self.options,
         }
 
-    def _send(self, query: str, texts: list[str], timeout: float) -> Iterable[tuple[object, object]]:
+    def _send(self, query: str, texts: list[str], timeout: float) -> Answer:
         with self._clients.lease() as client:
-            return result_pairs(client.sdk.rerank(**self._request(query, texts, timeout)))
+            return _answer(client.sdk.rerank(**self._request(query, texts, timeout)))
 
-    async def _asend(self, query: str, texts: list[str], timeout: float) -> Iterable[tuple[object, object]]:
-        return result_pairs(await self._async_clients.get().rerank(**self._request(query, texts, timeout)))
+    async def _asend(self, query: str, texts: list[str], timeout: float) -> Answer:
+        return _answer(await self._async_clients.get().rerank(**self._request(query, texts, timeout)))
+
+
+def _answer(response: Any) -> Answer:
+    """The SDK response's pairs, and the search units it says were billed."""
+    billed = getattr(getattr(response, "meta", None), "billed_units", None)
+    return Answer(result_pairs(response), ApiUsage.of(billed_units=getattr(billed, "search_units", None)))
 
 
 @functools.cache

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from rankwise.report import ApiUsage
 from rankwise.score_kind import ScoreKind
 
 Body = dict[str, Any]
@@ -125,6 +126,19 @@ def _pairs(key: str | None, score: str) -> Callable[[Any], Pairs]:
         return [(item.get("index"), item.get(score)) for item in _items(data, key)]
 
     return parse
+
+
+def usage_of(data: Any) -> ApiUsage | None:
+    """What a response says the request cost: ``usage.total_tokens`` (Jina, Mixedbread, vLLM, Infinity) and
+    ``usage.rerank_units`` (Pinecone's billed units); ``None`` without a ``usage`` object (TEI, NVIDIA).
+
+    >>> usage_of({"results": [], "usage": {"total_tokens": 10, "prompt_tokens": 10}})
+    ApiUsage(tokens=10, billed_units=None)
+    """
+    usage = data.get("usage") if isinstance(data, dict) else None
+    if not isinstance(usage, dict):
+        return None
+    return ApiUsage.of(tokens=usage.get("total_tokens"), billed_units=usage.get("rerank_units"))
 
 
 def _nvidia_hosted_path(model: str) -> str:

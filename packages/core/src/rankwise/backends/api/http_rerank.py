@@ -9,14 +9,13 @@ the shared retry policy, which also bounds each attempt as a whole.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
 from rankwise._optional import require
-from rankwise.backends.api.api_base import ApiBackend, resolve_api_key
-from rankwise.backends.api.http_providers import PROVIDERS, Provider
+from rankwise.backends.api.api_base import Answer, ApiBackend, resolve_api_key
+from rankwise.backends.api.http_providers import PROVIDERS, Provider, usage_of
 from rankwise.backends.api.transport import ClientPool, ErrorLadder, PerLoop, malformed, status_error
 from rankwise.backends.base import BackendConfig
 
@@ -69,22 +68,23 @@ class HttpRerankBackend(ApiBackend):
     def _body(self, query: str, texts: list[str]) -> dict[str, Any]:
         return {**self.provider.body(self.model, query, texts, self.options), **self.options.get("extra_body", {})}
 
-    def _send(self, query: str, texts: list[str], timeout: float) -> Iterable[tuple[object, object]]:
+    def _send(self, query: str, texts: list[str], timeout: float) -> Answer:
         with self._clients.lease() as client:
             response = client.post(self.url, json=self._body(query, texts), headers=self._headers, timeout=timeout)
         return self._read(response)
 
-    async def _asend(self, query: str, texts: list[str], timeout: float) -> Iterable[tuple[object, object]]:
+    async def _asend(self, query: str, texts: list[str], timeout: float) -> Answer:
         response = await self._async_clients.get().post(
             self.url, json=self._body(query, texts), headers=self._headers, timeout=timeout
         )
         return self._read(response)
 
-    def _read(self, response: Any) -> Iterable[tuple[object, object]]:
+    def _read(self, response: Any) -> Answer:
         if response.status_code >= 400:
             raise status_error(response.status_code, response.headers, response.text)
         try:
-            return self.provider.parse(response.json())
+            data = response.json()
+            return Answer(self.provider.parse(data), usage_of(data))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise malformed(f"not JSON ({exc}): {response.text}") from None
         except (ValueError, TypeError, AttributeError) as exc:

@@ -6,13 +6,14 @@ import contextlib
 import functools
 import socket
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from rankwise._optional import require
-from rankwise.backends.api.api_base import ApiBackend, resolve_api_key, result_pairs
+from rankwise.backends.api.api_base import Answer, ApiBackend, resolve_api_key, result_pairs
 from rankwise.backends.api.transport import ClientPool, ErrorLadder, HttpStatus
 from rankwise.backends.base import BackendConfig
+from rankwise.report import ApiUsage
 from rankwise.retry import RemoteCallError, current_attempt
 
 ENV_VARS = ("VOYAGE_API_KEY",)
@@ -35,7 +36,8 @@ class VoyageBackend(ApiBackend):
     wins over these. ``base_url`` defaults to the SDK's choice
     (``https://api.voyageai.com/v1``); a self-hosted or proxy URL ends in ``/v1``.
     ``backend_options``: ``truncation`` (default ``True``: Voyage truncates
-    query+document pairs past the model's context; ``False`` makes that an error).
+    query+document pairs past the model's context; ``False`` makes that an error). The tokens Voyage
+    counts (``total_tokens``) are each call's `ApiUsage`.
 
     >>> from rankwise import Reranker
     >>> rr = Reranker("voyage:rerank-2.5", api_key="...")  # doctest: +SKIP
@@ -84,16 +86,16 @@ class VoyageBackend(ApiBackend):
     def _client_kwargs(self, timeout: float) -> dict[str, Any]:
         return {"api_key": self._api_key, "max_retries": 0, "timeout": timeout, "base_url": self.base_url}
 
-    def _send(self, query: str, texts: list[str], timeout: float) -> Iterable[tuple[object, object]]:
+    def _send(self, query: str, texts: list[str], timeout: float) -> Answer:
         client = self._voyageai.Client(**self._client_kwargs(timeout))
         seen = _Seen()
         with self._sessions.lease() as session, self._sdk_session(session, seen), self._headers_into_errors(seen):
-            return result_pairs(client.rerank(query, texts, self.model, truncation=self._truncation))
+            return _answer(client.rerank(query, texts, self.model, truncation=self._truncation))
 
-    async def _asend(self, query: str, texts: list[str], timeout: float) -> Iterable[tuple[object, object]]:
+    async def _asend(self, query: str, texts: list[str], timeout: float) -> Answer:
         client = self._voyageai.AsyncClient(**self._client_kwargs(timeout))
         if self._voyageai.aiosession.get() is not None:  # the application's own session
-            return result_pairs(await client.rerank(query, texts, self.model, truncation=self._truncation))
+            return _answer(await client.rerank(query, texts, self.model, truncation=self._truncation))
         aiohttp = require("aiohttp", extra="voyage", purpose="the voyage rerank backend")
         seen = _Seen()
         trace = aiohttp.TraceConfig()
@@ -102,7 +104,7 @@ class VoyageBackend(ApiBackend):
             token = self._voyageai.aiosession.set(session)
             try:
                 with self._headers_into_errors(seen):
-                    return result_pairs(await client.rerank(query, texts, self.model, truncation=self._truncation))
+                    return _answer(await client.rerank(query, texts, self.model, truncation=self._truncation))
             finally:
                 self._voyageai.aiosession.reset(token)
 
@@ -139,6 +141,11 @@ class VoyageBackend(ApiBackend):
         if isinstance(exc, IndexError):  # the SDK looks documents up by the returned index
             return RemoteCallError("the response gave an index outside the documents sent", retryable=False)
         return super()._classify(exc, timeout)
+
+
+def _answer(response: Any) -> Answer:
+    """The SDK response's pairs, and the tokens it says it counted."""
+    return Answer(result_pairs(response), ApiUsage.of(tokens=getattr(response, "total_tokens", None)))
 
 
 def _status(exc: BaseException) -> HttpStatus | None:

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rankwise._optional import require
-from rankwise.backends.base import BackendConfig, Normalization, local_model_kwargs
+from rankwise.backends.base import LocalModel, Normalization
 from rankwise.backends.encoders.embedding_store import EmbeddingStore
 from rankwise.backends.encoders.model_identity import model_fingerprint
 from rankwise.backends.encoders.onnx_bi_encoder import OnnxSentenceEncoder
@@ -26,7 +26,7 @@ Vectors = npt.NDArray[np.float32]
 WHOLE_CHARS_PER_TOKEN = 16
 
 
-class BiEncoderBackend:
+class BiEncoderBackend(LocalModel):
     """Cosine similarity between the query's and each text's embedding, in [-1, 1].
 
     Each distinct text is encoded once: embeddings are kept in an LRU keyed by
@@ -141,10 +141,6 @@ class BiEncoderBackend:
             # bf16 only where the CPU multiplies it in hardware (emulated it is slower than fp32); never on GPUs
             precision = "bf16" if self.model.device.type == "cpu" and native_bf16() else "fp32"
         self.precision = precision
-
-    @classmethod
-    def from_spec(cls, model: str, config: BackendConfig) -> BiEncoderBackend:
-        return cls(model, **local_model_kwargs(config))
 
     def _encode(self, texts: Sequence[str]) -> Vectors:
         if self.precision == "bf16":

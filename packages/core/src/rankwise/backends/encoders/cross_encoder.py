@@ -12,9 +12,8 @@ from typing import Any
 import numpy as np
 
 from rankwise._optional import require
-from rankwise.backends.base import Normalization
 from rankwise.backends.encoders.cross_encoder_modes import (
-    TEXTS_PER_CALL,
+    CrossEncoderScores,
     check_num_labels,
     logits_to_scores,
     resolve_mode,
@@ -22,10 +21,9 @@ from rankwise.backends.encoders.cross_encoder_modes import (
 )
 from rankwise.backends.encoders.model_source import check_device, quiet_progress_bars, resolve_model_source
 from rankwise.backends.encoders.pair_batches import pair_batches
-from rankwise.score_kind import ScoreKind
 
 
-class CrossEncoderBackend:
+class CrossEncoderBackend(CrossEncoderScores):
     """Raw relevance logits of a cross-encoder run with torch (fp32 or bf16).
 
     Scores are the model's logits (one label) or the difference of the "relevant"
@@ -42,10 +40,6 @@ class CrossEncoderBackend:
     >>> backend.score("query", ["a document"])  # doctest: +SKIP
     [-1.23]
     """
-
-    default_normalization: Normalization = "sigmoid"
-    score_kind: ScoreKind = "logit"
-    max_batch_size = TEXTS_PER_CALL
 
     def __init__(
         self,
@@ -68,11 +62,9 @@ class CrossEncoderBackend:
         if num_threads is not None:
             torch.set_num_threads(int(num_threads))
         self._torch = torch
-        self.name = f"cross-encoder:{model}" + ("" if precision == "fp32" else f"#{precision}")
-        self.precision = precision
+        name = f"cross-encoder:{model}" + ("" if precision == "fp32" else f"#{precision}")
+        self._keep_settings(name, precision, batch_size, max_tokens_per_batch)
         self.max_length = max_length
-        self.batch_size = batch_size
-        self.max_tokens_per_batch = max_tokens_per_batch
         with quiet_progress_bars():
             self.model = st.CrossEncoder(
                 source.name,

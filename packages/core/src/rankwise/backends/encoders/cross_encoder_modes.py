@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from rankwise.backends.base import Normalization
+from rankwise.backends.base import LogitScores, Normalization
 from rankwise.errors import BackendError
 
 CROSS_ENCODER_MODES: dict[str, tuple[str, ...]] = {"torch": ("fp32", "bf16"), "onnx": ("fp32", "int8")}
@@ -55,6 +55,20 @@ class ModeUnavailableError(BackendError):
 
 # Texts the Reranker hands over per ``score`` call: enough to bucket by token length, bounded memory.
 TEXTS_PER_CALL = 256
+
+
+class CrossEncoderScores(LogitScores):
+    """What both cross-encoder runtimes (torch, ONNX) declare and keep: raw logits (``sigmoid`` unless the
+    model's own activation says otherwise: each instance sets ``default_normalization``), at most
+    `TEXTS_PER_CALL` texts per ``score`` call, and how each call is batched."""
+
+    max_batch_size = TEXTS_PER_CALL
+
+    def _keep_settings(self, name: str, precision: str, batch_size: int, max_tokens_per_batch: int | None) -> None:
+        self.name = name
+        self.precision = precision
+        self.batch_size = batch_size
+        self.max_tokens_per_batch = max_tokens_per_batch
 
 
 def resolve_mode(options: Mapping[str, Any], device: str | None) -> tuple[str, str]:

@@ -23,9 +23,8 @@ from typing import Any
 import numpy as np
 
 from rankwise._optional import require
-from rankwise.backends.base import Normalization
 from rankwise.backends.encoders.cross_encoder_modes import (
-    TEXTS_PER_CALL,
+    CrossEncoderScores,
     ModeUnavailableError,
     check_num_labels,
     default_normalization_of,
@@ -50,7 +49,6 @@ from rankwise.backends.encoders.onnx_export import (
 )
 from rankwise.backends.encoders.pair_batches import pair_batches
 from rankwise.cpu_features import CpuFeatures
-from rankwise.score_kind import ScoreKind
 
 __all__ = [
     "EXPORT_VERSION",
@@ -170,6 +168,7 @@ def quantize_onnx(fp32: Path, *, architecture: str = "this model", fmt: Int8Form
     if target.exists():
         return target
     keep_fp32 = feed_forward_outputs(fp32)
+    where = {"backend": str(fp32), "architecture": architecture, "mode": "onnx int8"}  # what either error names
     try:
         atomic_write(
             lambda path: quantize_int8(
@@ -181,21 +180,16 @@ def quantize_onnx(fp32: Path, *, architecture: str = "this model", fmt: Int8Form
     except OSError as exc:
         raise OnnxCacheError(
             f"cannot write the int8 model to {target.parent} ({exc}): pass a writable backend_options['onnx_cache_dir']",
-            backend=str(fp32),
-            architecture=architecture,
-            mode="onnx int8",
+            **where,
         ) from exc
     except Exception as exc:  # the quantizer does not handle this graph
         raise ModeUnavailableError(
-            f"{architecture} cannot run in mode onnx int8: quantization failed ({type(exc).__name__}: {exc})",
-            backend=str(fp32),
-            architecture=architecture,
-            mode="onnx int8",
+            f"{architecture} cannot run in mode onnx int8: quantization failed ({type(exc).__name__}: {exc})", **where
         ) from exc
     return target
 
 
-class OnnxCrossEncoderBackend:
+class OnnxCrossEncoderBackend(CrossEncoderScores):
     """Raw relevance logits of a cross-encoder run by ONNX Runtime (``precision="fp32"`` or ``"int8"``).
 
     Same scores contract as `CrossEncoderBackend`: the logit (one label) or the
@@ -208,10 +202,6 @@ class OnnxCrossEncoderBackend:
     >>> backend.score("query", ["a document"])  # doctest: +SKIP
     [-1.23]
     """
-
-    default_normalization: Normalization = "sigmoid"
-    score_kind: ScoreKind = "logit"
-    max_batch_size = TEXTS_PER_CALL
 
     def __init__(
         self,
@@ -237,10 +227,7 @@ class OnnxCrossEncoderBackend:
             warn_if_u8s8_saturates()
         source = resolve_model_source(model, revision=revision)
         transformers = require("transformers", extra="onnx", purpose="the ONNX cross-encoder backend")
-        self.name = f"cross-encoder:{model}#onnx-{precision}"
-        self.precision = precision
-        self.batch_size = batch_size
-        self.max_tokens_per_batch = max_tokens_per_batch
+        self._keep_settings(f"cross-encoder:{model}#onnx-{precision}", precision, batch_size, max_tokens_per_batch)
         self.directory = entry_dir(source.name, onnx_cache_dir, revision=revision)
         load = {"trust_remote_code": trust_remote_code, **source.load_kwargs()}
         load |= {"revision": revision} if revision is not None else {}

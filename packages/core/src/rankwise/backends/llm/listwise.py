@@ -8,14 +8,13 @@ import threading
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 
-from rankwise.backends.base import BackendConfig, Normalization
+from rankwise.backends.base import BackendConfig, OrdersWholeList
 from rankwise.backends.llm.chat_llm import ChatLLM, LLMCallable
 from rankwise.backends.llm.listwise_prompts import PROMPTS, PromptBuilder
 from rankwise.backends.llm.permutation import parse_permutation
 from rankwise.backends.llm.token_estimate import count_message_tokens, token_counter
 from rankwise.chunking import truncate_words
 from rankwise.retry import RETRY_OPTIONS, RetryPolicy
-from rankwise.score_kind import ScoreKind
 from rankwise.validation import positive_int
 
 logger = logging.getLogger("rankwise")
@@ -73,7 +72,7 @@ class ListwiseRunReport:
     answers: list[str] = field(default_factory=list)
 
 
-class ListwiseBackend:
+class ListwiseBackend(OrdersWholeList):
     """Ranks documents by asking an LLM to order numbered passages, RankGPT-style (Sun et al., 2023).
 
     A window of ``window_size`` passages (default 20) is shown as ``[1] …``
@@ -101,11 +100,6 @@ class ListwiseBackend:
     >>> backend.score("cats", ["dogs bark", "cats purr"])
     [1.0, 2.0]
     """
-
-    set_dependent = True
-    ranks_only = True
-    default_normalization: Normalization = "none"
-    score_kind: ScoreKind = "rank"
 
     def __init__(
         self,

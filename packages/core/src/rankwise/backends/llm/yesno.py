@@ -7,13 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from rankwise._optional import require
-from rankwise.backends.base import BackendConfig, Normalization, local_model_kwargs
+from rankwise.backends.base import LocalModel, LogitScores
 from rankwise.backends.llm.prompt_tokens import check_template, default_device, encode_fitted, pad_left, target_token_id
 from rankwise.backends.llm.yesno_presets import PRESETS, YesNoPreset
-from rankwise.score_kind import ScoreKind
 
 
-class YesNoBackend:
+class YesNoBackend(LocalModel, LogitScores):
     """Scores each document by a causal LM's answer to "is this relevant? yes/no".
 
     The prompt is the ``preset``'s template (``"generic"`` by default;
@@ -32,9 +31,6 @@ class YesNoBackend:
     >>> rr.rerank("what is a cat", ["Cats are felines.", "Stocks fell."])[0].index  # doctest: +SKIP
     0
     """
-
-    default_normalization: Normalization = "sigmoid"
-    score_kind: ScoreKind = "logit"
 
     def __init__(
         self,
@@ -74,10 +70,6 @@ class YesNoBackend:
             pad = self.tokenizer.eos_token_id
         self.pad_id = int(pad if pad is not None else 0)
         self._keep_last = "logits_to_keep" in inspect.signature(self.model.forward).parameters
-
-    @classmethod
-    def from_spec(cls, model: str, config: BackendConfig) -> YesNoBackend:
-        return cls(model, **local_model_kwargs(config))
 
     def prompt_ids(self, query: str, text: str) -> list[int]:
         """The token ids the model reads for one document (BOS first when the preset says so)."""

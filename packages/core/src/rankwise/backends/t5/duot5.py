@@ -7,10 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rankwise.backends.base import Backend, BackendConfig, Normalization, local_model_kwargs
-from rankwise.backends.llm.prompt_tokens import check_template
-from rankwise.backends.t5.t5_scorer import T5TrueFalse
-from rankwise.score_kind import ScoreKind
+from rankwise.backends.base import Backend, BackendConfig, OrdersWholeList
+from rankwise.backends.t5.t5_scorer import T5Prompted
 from rankwise.validation import positive_int
 
 DUOT5_TEMPLATE = "Query: {query} Document0: {document0} Document1: {document1} Relevant:"
@@ -34,7 +32,7 @@ class DuoRunReport:
     pairs: int = 0
 
 
-class DuoT5Backend:
+class DuoT5Backend(T5Prompted, OrdersWholeList):
     """Reorders the top-k of a first pass by pairwise DuoT5 comparisons (Pradeep et al., 2021).
 
     For every ordered pair (i, j) of the top ``k`` documents the model reads
@@ -60,10 +58,8 @@ class DuoT5Backend:
     [1, 0]
     """
 
-    set_dependent = True
-    ranks_only = True
-    default_normalization: Normalization = "none"
-    score_kind: ScoreKind = "rank"
+    kind = "duot5"
+    placeholders = ("{query}", "{document0}", "{document1}")
 
     def __init__(
         self,
@@ -86,31 +82,15 @@ class DuoT5Backend:
                 "duot5 needs a first pass to pick its top-k: pass backend_options={'first_pass': "
                 "'monot5:<hub id or path>'} (or a Backend, or 'input' to keep the order documents arrive in)"
             )
-        check_template(template, ("{query}", "{document0}", "{document1}"))
-        self.name = f"duot5:{model}"
-        self.template = template
+        self._set_prompt(model, template, max_length)
         self.top_k = top_k
-        self.max_length = max_length
         self.first_pass = _first_pass(
             first_pass,
             BackendConfig(
                 device=device, batch_size=batch_size, max_length=max_length, options=dict(first_pass_options or {})
             ),
         )
-        self._scorer = T5TrueFalse(
-            model,
-            device=device,
-            batch_size=batch_size,
-            max_length=max_length,
-            true_token=true_token,
-            false_token=false_token,
-            purpose="the duot5 backend",
-            **model_kwargs,
-        )
-
-    @classmethod
-    def from_spec(cls, model: str, config: BackendConfig) -> DuoT5Backend:
-        return cls(model, **local_model_kwargs(config))
+        self._load_scorer(model, device, batch_size, (true_token, false_token), model_kwargs)
 
     def pair_prompt_ids(self, query: str, first: str, second: str) -> list[int]:
         """Token ids of the prompt asking whether ``first`` is more relevant than ``second``."""

@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rankwise.backends.base import BackendConfig, Normalization, local_model_kwargs
-from rankwise.backends.llm.prompt_tokens import check_template
-from rankwise.backends.t5.t5_scorer import T5TrueFalse
-from rankwise.score_kind import ScoreKind
+from rankwise.backends.base import LogitScores
+from rankwise.backends.t5.t5_scorer import T5Prompted
 
 MONOT5_TEMPLATE = "Query: {query} Document: {document} Relevant:"
 
 
-class MonoT5Backend:
+class MonoT5Backend(T5Prompted, LogitScores):
     """Scores each document alone with a MonoT5 model (Nogueira et al., 2020).
 
     The prompt is ``Query: {query} Document: {document} Relevant:``; the raw
@@ -29,8 +27,8 @@ class MonoT5Backend:
     0
     """
 
-    default_normalization: Normalization = "sigmoid"
-    score_kind: ScoreKind = "logit"
+    kind = "monot5"
+    placeholders = ("{query}", "{document}")
 
     def __init__(
         self,
@@ -44,24 +42,8 @@ class MonoT5Backend:
         false_token: str = "false",
         **model_kwargs: Any,
     ) -> None:
-        check_template(template, ("{query}", "{document}"))
-        self.name = f"monot5:{model}"
-        self.template = template
-        self.max_length = max_length
-        self._scorer = T5TrueFalse(
-            model,
-            device=device,
-            batch_size=batch_size,
-            max_length=max_length,
-            true_token=true_token,
-            false_token=false_token,
-            purpose="the monot5 backend",
-            **model_kwargs,
-        )
-
-    @classmethod
-    def from_spec(cls, model: str, config: BackendConfig) -> MonoT5Backend:
-        return cls(model, **local_model_kwargs(config))
+        self._set_prompt(model, template, max_length)
+        self._load_scorer(model, device, batch_size, (true_token, false_token), model_kwargs)
 
     def prompt_ids(self, query: str, text: str) -> list[int]:
         """The token ids the model reads for one document."""

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 from rankwise._optional import require
-from rankwise.backends.llm.prompt_tokens import default_device, encode_fitted, pad_right, target_token_id
+from rankwise.backends.base import LocalModel
+from rankwise.backends.llm.prompt_tokens import (
+    check_template,
+    default_device,
+    encode_fitted,
+    pad_right,
+    target_token_id,
+)
 
 
 class T5TrueFalse:
@@ -66,3 +73,33 @@ class T5TrueFalse:
             first = logits[:, 0, :].float()
             out.extend((first[:, self.true_id] - first[:, self.false_id]).tolist())
         return out
+
+
+class T5Prompted(LocalModel):
+    """What MonoT5 and DuoT5 share: the spec name, a prompt template whose placeholders are checked, the
+    `T5TrueFalse` scorer that reads the prompts, and ``from_spec``."""
+
+    kind: ClassVar[str]
+    placeholders: ClassVar[tuple[str, ...]]
+
+    def _set_prompt(self, model: str, template: str, max_length: int) -> None:
+        check_template(template, self.placeholders)
+        self.name = f"{self.kind}:{model}"
+        self.template = template
+        self.max_length = max_length
+
+    def _load_scorer(
+        self, model: str, device: str | None, batch_size: int, tokens: tuple[str, str], model_kwargs: Mapping[str, Any]
+    ) -> None:
+        """Load the checkpoint that reads the prompts (``tokens``: the true and the false answer)."""
+        true_token, false_token = tokens
+        self._scorer = T5TrueFalse(
+            model,
+            device=device,
+            batch_size=batch_size,
+            max_length=self.max_length,
+            true_token=true_token,
+            false_token=false_token,
+            purpose=f"the {self.kind} backend",
+            **model_kwargs,
+        )

@@ -1,16 +1,17 @@
-"""Haystack `Document` in and out: the text the core scores, independent scored copies, option checks, spans."""
+"""Haystack `Document` in and out: the text the core scores, independent scored copies, option checks, spans,
+and the components' serialisation."""
 
 import copy
 import dataclasses
-import numbers
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar, Self
 
-from haystack import Document
+from haystack import Document, default_from_dict, default_to_dict
 from haystack.tracing.tracer import Span, tracer
 
 from rankwise.adapter_support import kind_key, not_bool
+from rankwise.validation import optional_positive_int
 
 #: The ``meta`` key of the score's kind (``Document.score`` holds the score).
 SCORE_KIND_KEY = kind_key("score")
@@ -18,11 +19,7 @@ SCORE_KIND_KEY = kind_key("score")
 
 def check_top_k(value: object) -> int | None:
     """``top_k`` as a Python int (numpy integers too); the error names ``top_k``, Haystack's name for ``top_n``."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) <= 0:
-        raise ValueError(f"top_k must be a positive integer or None, got {value!r}")
-    return int(value)
+    return optional_positive_int("top_k", value)
 
 
 def check_threshold(value: object) -> None:
@@ -56,3 +53,21 @@ def rerank_span(operation: str, tags: dict[str, Any]) -> Iterator[Span]:
     """A ``haystack.tracing`` span (a child of the component's run span); no-op while tracing is off."""
     with tracer.trace(operation, tags=tags) as span:
         yield span
+
+
+class Settings:
+    """`to_dict` and `from_dict` of a component whose init parameters are the attributes named in ``settings``.
+
+    Haystack's ``default_to_dict`` serialises them (a `Secret` by its env var's name; a token `Secret` refuses).
+    """
+
+    settings: ClassVar[tuple[str, ...]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise the settings."""
+        return default_to_dict(self, **{name: getattr(self, name) for name in self.settings})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Rebuild the component from `to_dict` output."""
+        return default_from_dict(cls, data)

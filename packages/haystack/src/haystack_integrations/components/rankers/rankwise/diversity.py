@@ -1,16 +1,15 @@
 """`RankwiseDiversityRanker`: rankwise's MMR diversity order as a Haystack component."""
 
 # No `from __future__ import annotations`: Haystack reads run()'s annotations to build the sockets.
-from typing import Any
 
-from haystack import Document, component, default_from_dict, default_to_dict
+from haystack import Document, component
 
-from haystack_integrations.components.rankers.rankwise._documents import check_top_k, text_of
+from haystack_integrations.components.rankers.rankwise._documents import Settings, check_top_k, text_of
 from rankwise.diversity import Diversifier
 
 
 @component
-class RankwiseDiversityRanker:
+class RankwiseDiversityRanker(Settings):
     """Order documents by maximal marginal relevance, like ``SentenceTransformersDiversityRanker``'s MMR.
 
     ``model`` names the embeddings: ``"embedded"`` (the bundled MiniLM) or any spec with a
@@ -26,6 +25,8 @@ class RankwiseDiversityRanker:
     >>> ranker.run(query="cats", documents=docs)["documents"][-1].content != "dogs bark"
     True
     """
+
+    settings = ("model", "top_k", "lambda_threshold", "meta_fields_to_embed", "embedding_separator")
 
     def __init__(
         self,
@@ -45,22 +46,6 @@ class RankwiseDiversityRanker:
     def warm_up(self) -> None:
         """Load the encoder; calling it again does nothing."""
         self._diversifier.load()
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialise the settings."""
-        return default_to_dict(
-            self,
-            model=self.model,
-            top_k=self.top_k,
-            lambda_threshold=self.lambda_threshold,
-            meta_fields_to_embed=self.meta_fields_to_embed,
-            embedding_separator=self.embedding_separator,
-        )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RankwiseDiversityRanker":
-        """Rebuild the component from `to_dict` output."""
-        return default_from_dict(cls, data)
 
     @component.output_types(documents=list[Document])
     def run(

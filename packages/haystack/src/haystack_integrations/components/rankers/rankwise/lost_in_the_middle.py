@@ -1,16 +1,15 @@
 """`RankwiseLostInTheMiddleRanker`: rankwise's lost-in-the-middle order as a Haystack component."""
 
 # No `from __future__ import annotations`: Haystack reads run()'s annotations to build the sockets.
-from typing import Any
 
-from haystack import Document, component, default_from_dict, default_to_dict
+from haystack import Document, component
 
-from haystack_integrations.components.rankers.rankwise._documents import check_top_k
+from haystack_integrations.components.rankers.rankwise._documents import Settings, check_top_k
 from rankwise import lost_in_the_middle
 
 
 @component
-class RankwiseLostInTheMiddleRanker:
+class RankwiseLostInTheMiddleRanker(Settings):
     """Place best-first documents so the best sit at both edges of the context, the weakest in the middle.
 
     Put it after `RankwiseRanker` (documents must be ranked best first). The best
@@ -26,20 +25,13 @@ class RankwiseLostInTheMiddleRanker:
     ['1', '3', '5', '4', '2']
     """
 
+    settings = ("top_k", "word_count_threshold")
+
     def __init__(self, top_k: int | None = None, word_count_threshold: int | None = None) -> None:
         top_k = check_top_k(top_k)
         lost_in_the_middle([], word_count_threshold=word_count_threshold)  # the core validates it
         self.top_k = top_k
         self.word_count_threshold = word_count_threshold
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialise the settings."""
-        return default_to_dict(self, top_k=self.top_k, word_count_threshold=self.word_count_threshold)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RankwiseLostInTheMiddleRanker":
-        """Rebuild the component from `to_dict` output."""
-        return default_from_dict(cls, data)
 
     @component.output_types(documents=list[Document])
     def run(

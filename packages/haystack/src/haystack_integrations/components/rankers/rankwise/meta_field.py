@@ -1,16 +1,16 @@
 """`RankwiseMetaFieldRanker`: rankwise's metadata-field ranking as a Haystack component."""
 
 # No `from __future__ import annotations`: Haystack reads run()'s annotations to build the sockets.
-from typing import Any
 
-from haystack import Document, component, default_from_dict, default_to_dict
+from haystack import Document, component
 
-from haystack_integrations.components.rankers.rankwise._documents import check_top_k, scored_copy
-from rankwise.meta_field import MetaFieldRanking, MissingPolicy, RankingMode, SortOrder
+from haystack_integrations.components.rankers.rankwise._documents import Settings, check_top_k, scored_copy
+from rankwise.adapter_support import meta_field_ranking
+from rankwise.meta_field import MissingPolicy, RankingMode, SortOrder
 
 
 @component
-class RankwiseMetaFieldRanker:
+class RankwiseMetaFieldRanker(Settings):
     """Combine the previous ranking with ``meta[meta_field]``, with ``MetaFieldRanker``'s parameters.
 
     ``weight`` 1 ranks by the field alone, 0 keeps the previous order; ``ranking_mode`` is
@@ -26,6 +26,8 @@ class RankwiseMetaFieldRanker:
     ['new', 'old']
     """
 
+    settings = ("meta_field", "weight", "top_k", "ranking_mode", "sort_order", "missing_meta")
+
     def __init__(
         self,
         meta_field: str,
@@ -36,32 +38,9 @@ class RankwiseMetaFieldRanker:
         missing_meta: MissingPolicy = "bottom",
     ) -> None:
         top_k = check_top_k(top_k)
-        self._ranking = self._rules(meta_field, weight, ranking_mode, sort_order, missing_meta)  # checks them now
         self.meta_field, self.weight, self.top_k = meta_field, weight, top_k
         self.ranking_mode, self.sort_order, self.missing_meta = ranking_mode, sort_order, missing_meta
-
-    @staticmethod
-    def _rules(
-        field: str, weight: float, mode: RankingMode, order: SortOrder, missing: MissingPolicy
-    ) -> MetaFieldRanking:
-        return MetaFieldRanking(field, weight=weight, ranking_mode=mode, sort_order=order, missing=missing)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialise the settings."""
-        return default_to_dict(
-            self,
-            meta_field=self.meta_field,
-            weight=self.weight,
-            top_k=self.top_k,
-            ranking_mode=self.ranking_mode,
-            sort_order=self.sort_order,
-            missing_meta=self.missing_meta,
-        )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RankwiseMetaFieldRanker":
-        """Rebuild the component from `to_dict` output."""
-        return default_from_dict(cls, data)
+        self._ranking = meta_field_ranking(self)  # checks them now
 
     @component.output_types(documents=list[Document])
     def run(
@@ -69,9 +48,7 @@ class RankwiseMetaFieldRanker:
     ) -> dict[str, list[Document]]:
         """Re-rank ``documents`` by the field; ``top_k``/``weight`` override the init values."""
         top_k = check_top_k(top_k)
-        ranking = self._ranking
-        if weight is not None:
-            ranking = self._rules(self.meta_field, weight, self.ranking_mode, self.sort_order, self.missing_meta)
+        ranking = self._ranking if weight is None else meta_field_ranking(self, weight=weight)
         values = [d.meta.get(self.meta_field) for d in documents]
         results = ranking.rank(
             documents, values, scores=[d.score for d in documents], top_n=self.top_k if top_k is None else top_k

@@ -4,11 +4,12 @@
 import asyncio
 from typing import Any
 
-from haystack import Document, component, default_from_dict, default_to_dict
+from haystack import Document, component
 from haystack.tracing.tracer import Span
 from haystack.utils import Secret
 
 from haystack_integrations.components.rankers.rankwise._documents import (
+    Settings,
     check_threshold,
     check_top_k,
     rerank_span,
@@ -20,7 +21,7 @@ from rankwise.retriever_scores import retriever_scores
 
 
 @component
-class RankwiseRanker:
+class RankwiseRanker(Settings):
     """Rank documents for a query with any rankwise model; returns copies of the documents with ``score`` set.
 
     ``model`` is a rankwise spec: ``"embedded"`` (the default), ``"cross-encoder:<hub
@@ -42,6 +43,18 @@ class RankwiseRanker:
     >>> out[0].id, out[0].score > 0, out[0].meta["score_kind"], docs[1].score is None
     ('d2', True, 'bm25', True)
     """
+
+    #: The init parameters `to_dict` stores; an env-var `Secret` is stored by name, a token `Secret` refuses.
+    settings = (
+        "model",
+        "top_k",
+        "score_threshold",
+        "meta_fields_to_embed",
+        "embedding_separator",
+        "use_retriever_scores",
+        "api_key",
+        "reranker_kwargs",
+    )
 
     def __init__(
         self,
@@ -90,25 +103,6 @@ class RankwiseRanker:
     def close(self) -> None:
         """Drop the loaded reranker (its model memory); a later `warm_up` or run loads it again."""
         self._reranker = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialise the settings; an env-var `Secret` is stored by name, a token `Secret` refuses to serialise."""
-        return default_to_dict(
-            self,
-            model=self.model,
-            top_k=self.top_k,
-            score_threshold=self.score_threshold,
-            meta_fields_to_embed=self.meta_fields_to_embed,
-            embedding_separator=self.embedding_separator,
-            use_retriever_scores=self.use_retriever_scores,
-            api_key=self.api_key,
-            reranker_kwargs=self.reranker_kwargs,
-        )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RankwiseRanker":
-        """Rebuild a ranker from `to_dict` output (the `Secret` is deserialised too)."""
-        return default_from_dict(cls, data)
 
     @component.output_types(documents=list[Document])
     def run(
