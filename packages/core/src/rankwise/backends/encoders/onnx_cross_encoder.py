@@ -287,14 +287,8 @@ class OnnxCrossEncoderBackend(CrossEncoderScores):
                 mode=f"onnx {self.precision}",
             ) from exc
 
-    def score(self, query: str, texts: Sequence[str]) -> list[float]:
-        return self.score_pairs([(query, text) for text in texts])
-
     def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
-        """Scores of ``(query, text)`` pairs whose queries may differ, bucketed by token length together.
-
-        `rankwise serve` packs concurrent requests' pairs through it (`rankwise.backends.capabilities.PairScoring`).
-        """
+        """Scores of ``(query, text)`` pairs whose queries may differ, bucketed by token length together."""
         scores = np.empty(len(pairs), dtype=np.float32)
         batches = pair_batches(
             self.tokenizer,
