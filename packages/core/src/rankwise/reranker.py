@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,7 +23,7 @@ from rankwise.result import RerankResult
 from rankwise.settings import RerankerSettings
 from rankwise.spec import ModelSpec, Source, Term, parse_spec
 from rankwise.term_options import route
-from rankwise.terms import BuiltTerm, ascore_terms, build_terms, close_terms, score_terms
+from rankwise.terms import BuiltTerm, ascore_terms, build_terms, close_terms, score_terms, wrap_terms
 
 D = TypeVar("D")
 
@@ -71,6 +72,7 @@ class Reranker:
         self._engine, self._config = self.settings.engine(), self.settings.backend_config()
         self._steps = CallSteps(self.settings, self.spec, self.model, self.calibration)
         self._components: list[BuiltTerm] | None = None
+        self._wrap: Callable[[Backend], Backend] | None = None
         self._load_lock = threading.Lock()
         self.fallback = fallback if not isinstance(fallback, str) else self._fallback(fallback)
 
@@ -101,14 +103,45 @@ class Reranker:
         with self._load_lock:
             if self._components is None:
                 given = self._given_backend
-                self._components = (
+                built = (
                     [BuiltTerm(Term(1.0, Source("backend", given.name)), given)]
                     if given is not None
                     else build_terms(self.spec, self._config, self._term_options)
                 )
+                self._components = built if self._wrap is None else wrap_terms(built, self._wrap)
         if self.fallback is not None:
             self.fallback.load()
         return self
+
+    def with_wrapped_backends(self, wrap: Callable[[Backend], Backend]) -> Reranker:
+        """A `Reranker` like this one whose backends are ``wrap(backend)`` (each distinct backend once).
+
+        For wrappers that change how a backend is called, not what it answers: dynamic batching across
+        requests (`rankwise serve`), a lock, counting, logging. This reranker is loaded and its backends
+        are shared, not built again; the settings, calibration and spec are the same, the score cache is
+        the new reranker's own, and the fallback (if any) is wrapped alike. A wrapper should keep the
+        backend's ``name`` and ``default_normalization`` and expose the capabilities it honours
+        (`rankwise.backends.capabilities`); after `close`, the backends built again are wrapped again.
+        Close one of the two rerankers only: they share backends.
+
+        >>> class Length:
+        ...     name, default_normalization = "length", "none"
+        ...     def score(self, query, texts): return [float(len(t)) for t in texts]
+        >>> class Doubled:
+        ...     def __init__(self, inner): self.inner, self.name, self.default_normalization = inner, inner.name, "none"
+        ...     def score(self, query, texts): return [2 * s for s in self.inner.score(query, texts)]
+        >>> rr = Reranker(Length())
+        >>> rr.with_wrapped_backends(Doubled).score("q", ["ab", "abc"]), rr.score("q", ["ab", "abc"])
+        ([4.0, 6.0], [2.0, 3.0])
+        """
+        self.load()
+        twin = copy.copy(self)
+        twin._load_lock = threading.Lock()
+        twin._engine = self.settings.engine()
+        twin._wrap = wrap if self._wrap is None else _composed(self._wrap, wrap)
+        twin._components = wrap_terms(self._components or [], wrap)
+        twin.fallback = None if self.fallback is None else self.fallback.with_wrapped_backends(wrap)
+        return twin
 
     @property
     def backends(self) -> list[Backend]:
@@ -195,3 +228,7 @@ class Reranker:
         close_terms(built)
         if self.fallback is not None:
             self.fallback.close()
+
+
+def _composed(first: Callable[[Backend], Backend], then: Callable[[Backend], Backend]) -> Callable[[Backend], Backend]:
+    return lambda backend: then(first(backend))
