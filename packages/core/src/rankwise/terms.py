@@ -70,6 +70,21 @@ def build_terms(spec: ModelSpec, config: BackendConfig, options: Sequence[Mappin
     ]
 
 
+def load_terms(
+    given: Backend | None,
+    spec: ModelSpec,
+    config: BackendConfig,
+    options: Sequence[Mapping[str, Any]],
+    wrap: Callable[[Backend], Backend] | None = None,
+) -> list[BuiltTerm]:
+    """A `Reranker`'s terms: its ``given`` backend as one term, else ``spec``'s built; each wrapped by ``wrap``."""
+    if given is not None:
+        built = [BuiltTerm(Term(1.0, Source("backend", given.name)), given)]
+    else:
+        built = build_terms(spec, config, options)
+    return built if wrap is None else wrap_terms(built, wrap)
+
+
 def wrap_terms(terms: Sequence[BuiltTerm], wrap: Callable[[Backend], Backend]) -> list[BuiltTerm]:
     """``terms`` with ``wrap(backend)`` in place of each backend; a backend shared by terms is wrapped once.
 
