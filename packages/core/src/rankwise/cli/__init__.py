@@ -24,6 +24,7 @@ SUBCOMMANDS: list[str] = [
     "rankwise.cli.warm",
     "rankwise.cli.models",
     "rankwise.cli.compare",
+    "rankwise.cli.train",
     "rankwise.calibration.cli",
     "rankwise.serve.cli",
     "rankwise.ray.cli",
