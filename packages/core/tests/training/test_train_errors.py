@@ -156,3 +156,12 @@ def test_a_failed_overwrite_keeps_the_previous_model(tmp_path: Path, tiny: dict[
         train(tiny["dataset"], base=f"bi-encoder:{tiny['bi']}", out=out, settings=QUICK, overwrite=True)
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
     assert [p.name for p in out.iterdir()] == ["previous.txt"]
+
+
+def test_trained_reranker_needs_a_directory_written_by_rankwise_train(tmp_path: Path):
+    from rankwise.training import trained_reranker
+
+    with pytest.raises(
+        FileNotFoundError, match=r"has no training\.json: it is not a directory written by rankwise train"
+    ):
+        trained_reranker(tmp_path)

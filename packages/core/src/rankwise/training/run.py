@@ -146,7 +146,7 @@ def train(
     temporary directory for the run). ``out`` must not exist (or be empty) unless ``overwrite``.
 
     >>> report = train("path/to/scifact", base="embedded", out="scifact-minilm")  # doctest: +SKIP
-    >>> report.after["embedded, fine-tuned"].reranked["nDCG@10"]  # doctest: +SKIP
+    >>> report.after["fine-tuned, calibrated"].reranked["nDCG@10"]  # doctest: +SKIP
     0.72
     """
     settings = settings or TrainSettings()
