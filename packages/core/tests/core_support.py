@@ -148,3 +148,12 @@ def build_tiny_cross_encoder(directory: Path, *, seed: int = 0, num_labels: int 
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+def u8s8_saturates_here() -> bool:
+    """True on a CPU where ONNX Runtime's u8s8 int8 kernels saturate (x86 without VNNI): this CPU's own int8
+    format is then another one, and an explicit ``int8_format="u8s8"`` warns instead of promising accuracy."""
+    from rankwise.backends.encoders.onnx_cross_encoder import int8_format_for
+    from rankwise.cpu_features import cpu_features
+
+    return int8_format_for(cpu_features()).name != "u8s8"

@@ -59,19 +59,25 @@ def test_this_machine_is_read_once_and_recorded() -> None:
     assert isinstance(cf.has_vnni(), bool)
 
 
-@pytest.mark.parametrize(("cpuinfo", "warns"), [(EPYC_ZEN3, True), (SAPPHIRE_RAPIDS, False)])
-def test_explicit_bf16_warns_once_where_the_cpu_emulates_it(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, cpuinfo: str, warns: bool
-) -> None:
+@pytest.fixture(params=[(EPYC_ZEN3, True), (SAPPHIRE_RAPIDS, False)], ids=["epyc-avx2", "sapphire-rapids"])
+def emulates_bf16(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """This process sees the EPYC (bf16 emulated: True) or the Sapphire Rapids CPU, with a fresh once-only warning."""
+    cpuinfo, warns = request.param
     monkeypatch.setattr(cf, "cpu_features", lambda: cf.parse_cpuinfo(cpuinfo))
     monkeypatch.setattr(cross_encoder_modes, "_BF16_WARNED", cross_encoder_modes.threading.Event())
+    return bool(warns)
+
+
+def test_explicit_bf16_warns_once_where_the_cpu_emulates_it(
+    caplog: pytest.LogCaptureFixture, emulates_bf16: bool
+) -> None:
     with caplog.at_level(logging.WARNING, logger="rankwise"):
-        assert cross_encoder_modes.warn_if_bf16_is_emulated("cpu") is warns
-        assert cross_encoder_modes.warn_if_bf16_is_emulated("cpu") is warns
+        assert cross_encoder_modes.warn_if_bf16_is_emulated("cpu") is emulates_bf16
+        assert cross_encoder_modes.warn_if_bf16_is_emulated("cpu") is emulates_bf16
         assert cross_encoder_modes.warn_if_bf16_is_emulated("cuda") is False
     messages = [r.getMessage() for r in caplog.records if r.name == "rankwise"]
-    assert len(messages) == (1 if warns else 0)
-    if warns:
+    assert len(messages) == (1 if emulates_bf16 else 0)
+    if emulates_bf16:
         assert "AMD EPYC 7B13" in messages[0]
         assert "emulated" in messages[0]
 
@@ -81,3 +87,17 @@ def test_auto_never_picks_bf16() -> None:
         assert resolve_mode({"precision": "auto"}, device)[1] != "bf16"
         assert resolve_mode({}, device)[1] != "bf16"
     assert resolve_mode({"backend": "torch", "precision": "auto"}, None) == ("torch", "fp32")
+
+
+def test_an_explicit_bf16_bi_encoder_warns_where_the_cpu_emulates_it(
+    caplog: pytest.LogCaptureFixture, emulates_bf16: bool
+) -> None:
+    from rankwise.backends.encoders.bi_encoder import BiEncoderBackend
+    from rankwise.embedded import embedded_model_path
+
+    with caplog.at_level(logging.WARNING, logger="rankwise"):
+        backend = BiEncoderBackend(embedded_model_path(), precision="bf16", runtime="torch")
+        BiEncoderBackend(embedded_model_path(), precision="fp32", runtime="torch")
+    assert backend.precision == "bf16"  # the caller's choice stands; it is only slower there
+    messages = [r.getMessage() for r in caplog.records if r.name == "rankwise" and "emulated" in r.getMessage()]
+    assert len(messages) == (1 if emulates_bf16 else 0)

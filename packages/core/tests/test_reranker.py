@@ -253,3 +253,58 @@ def test_import_rankwise_loads_no_heavy_modules() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+class Recorded:
+    """A wrapper that records the calls reaching it and forwards everything else to the wrapped backend."""
+
+    def __init__(self, backend: object) -> None:
+        self.inner = backend
+        self.name = backend.name  # type: ignore[attr-defined]
+        self.default_normalization = backend.default_normalization  # type: ignore[attr-defined]
+        self.queries: list[str] = []
+
+    def __getattr__(self, attribute: str) -> object:
+        if attribute.startswith("__") or "inner" not in self.__dict__:
+            raise AttributeError(attribute)
+        return getattr(self.inner, attribute)
+
+    def score(self, query: str, texts: list[str]) -> list[float]:
+        self.queries.append(query)
+        return list(self.inner.score(query, texts))  # type: ignore[attr-defined]
+
+
+def test_with_wrapped_backends_wraps_each_backend_once_and_shares_the_models() -> None:
+    rr = Reranker("0.5*lexical+0.5*first-stage|lexical", normalize="none")
+    made: list[Recorded] = []
+
+    def wrap(backend: object) -> Recorded:
+        made.append(Recorded(backend))
+        return made[-1]
+
+    twin = rr.with_wrapped_backends(wrap)
+    (lexical,) = rr.backends  # one backend, shared by both terms
+    assert [type(b) for b in twin.backends] == [Recorded]
+    assert len(made) == 1
+    assert made[0].inner is lexical  # the loaded model itself, not a second one
+    assert made[0].set_dependent is True  # capabilities the wrapper forwards still reach the engine
+    assert twin.score("cats dogs", DOCS) == rr.score("cats dogs", DOCS)
+    assert made[0].queries == ["cats dogs"]  # the shared backend ran once for both terms
+    assert rr.backends == [lexical]  # the original is left as it was
+    assert (twin.model, twin.spec, twin.settings) == (rr.model, rr.spec, rr.settings)
+
+
+def test_with_wrapped_backends_wraps_the_fallback_and_what_is_built_after_close() -> None:
+    rr = Reranker(ConstantBackend(math.nan), fallback=Reranker(WordOverlapBackend("backup")))
+    twin = rr.with_wrapped_backends(Recorded)
+    assert [r.index for r in twin.rerank("cats dogs", DOCS)] == [r.index for r in rr.rerank("cats dogs", DOCS)]
+    assert twin.fallback is not None
+    assert twin.fallback is not rr.fallback
+    (backup,) = twin.fallback.backends
+    assert isinstance(backup, Recorded)
+    assert backup.queries == ["cats dogs"]
+    twin.close()
+    assert all(isinstance(b, Recorded) for b in twin.backends)  # built again on use, and wrapped again
+    doubled = twin.with_wrapped_backends(Recorded)
+    doubled.close()
+    assert [type(b.inner) for b in doubled.backends] == [Recorded]  # rebuilt under both wrappers

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ from rankwise.aliases import alias_options
 from rankwise.backends.base import Backend, Normalization
 from rankwise.calibration_choice import choose_calibration
 from rankwise.chunking import LongDocuments
+from rankwise.derived_calls import DerivedCalls
 from rankwise.documents import TextGetter, document_texts
 from rankwise.errors import BackendError
 from rankwise.fusion import Calibrator
@@ -20,14 +22,15 @@ from rankwise.outcome import CallSteps, Outcome, fell_back
 from rankwise.report import CallReport
 from rankwise.result import RerankResult
 from rankwise.settings import RerankerSettings
-from rankwise.spec import ModelSpec, Source, Term, parse_spec
+from rankwise.spec import ModelSpec, parse_spec
 from rankwise.term_options import route
-from rankwise.terms import BuiltTerm, ascore_terms, build_terms, close_terms, score_terms
+from rankwise.terms import BuiltTerm, ascore_terms, close_terms, load_terms, score_terms, wrap_terms
+from rankwise.wrapping import composed
 
 D = TypeVar("D")
 
 
-class Reranker:
+class Reranker(DerivedCalls):
     """Rerank documents for a query with any backend: local models, APIs, or a fusion of them.
 
     ``model`` is a spec (``"embedded"``, ``"cross-encoder:<hub id or path>"``, ``"lexical"``, a fusion such
@@ -71,6 +74,7 @@ class Reranker:
         self._engine, self._config = self.settings.engine(), self.settings.backend_config()
         self._steps = CallSteps(self.settings, self.spec, self.model, self.calibration)
         self._components: list[BuiltTerm] | None = None
+        self._wrap: Callable[[Backend], Backend] | None = None
         self._load_lock = threading.Lock()
         self.fallback = fallback if not isinstance(fallback, str) else self._fallback(fallback)
 
@@ -100,15 +104,22 @@ class Reranker:
         """Build the backends now (idempotent, thread-safe); otherwise they load on first use."""
         with self._load_lock:
             if self._components is None:
-                given = self._given_backend
-                self._components = (
-                    [BuiltTerm(Term(1.0, Source("backend", given.name)), given)]
-                    if given is not None
-                    else build_terms(self.spec, self._config, self._term_options)
-                )
+                given, options = self._given_backend, self._term_options
+                self._components = load_terms(given, self.spec, self._config, options, self._wrap)
         if self.fallback is not None:
             self.fallback.load()
         return self
+
+    def with_wrapped_backends(self, wrap: Callable[[Backend], Backend]) -> Reranker:
+        """A `Reranker` like this one whose backends are ``wrap(backend)``, sharing its loaded models and
+        settings, with a score cache of its own (`rankwise.wrapping`: batching, locks, counting)."""
+        self.load()
+        twin = copy.copy(self)
+        twin._load_lock, twin._engine = threading.Lock(), self.settings.engine()
+        twin._wrap = wrap if self._wrap is None else composed(self._wrap, wrap)
+        twin._components = wrap_terms(self._components or [], wrap)
+        twin.fallback = None if self.fallback is None else self.fallback.with_wrapped_backends(wrap)
+        return twin
 
     @property
     def backends(self) -> list[Backend]:
@@ -164,19 +175,6 @@ class Reranker:
                 span.fallback(self.fallback.model, error)
                 return fell_back(self.model, error, await self.fallback.arerank_with_report(query, documents, **cuts))
             return self._steps.finish(documents, call, terms, stats, span)
-
-    def rerank_many(
-        self, requests: Iterable[tuple[str, Sequence[D]] | tuple[str, Sequence[D], Sequence[float] | None]], **cuts: Any
-    ) -> list[list[RerankResult[D]]]:
-        """Rerank several ``(query, documents)`` or ``(query, documents, first_stage_scores)``; one list each."""
-        return [self.rerank(r[0], r[1], first_stage_scores=r[2] if len(r) > 2 else None, **cuts) for r in requests]
-
-    def score(self, query: str, documents: Sequence[Any], **first_stage: Any) -> list[float]:
-        """Final scores in input order, neither sorted nor cut (the fallback answers if a backend fails)."""
-        scores = [0.0] * len(documents)
-        for r in self.rerank(query, documents, **first_stage):
-            scores[r.index] = r.score
-        return scores
 
     def warm(self, documents: Sequence[Any]) -> int:
         """Pre-compute what backends can without a query (document embeddings); returns the number of texts

@@ -13,7 +13,7 @@ shared between terms that name the same source with the same options.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -68,6 +68,43 @@ def build_terms(spec: ModelSpec, config: BackendConfig, options: Sequence[Mappin
     return [
         BuiltTerm(t, backend(t.source, o), backend(t.fallback, o)) for t, o in zip(spec.terms, options, strict=True)
     ]
+
+
+def load_terms(
+    given: Backend | None,
+    spec: ModelSpec,
+    config: BackendConfig,
+    options: Sequence[Mapping[str, Any]],
+    wrap: Callable[[Backend], Backend] | None = None,
+) -> list[BuiltTerm]:
+    """A `Reranker`'s terms: its ``given`` backend as one term, else ``spec``'s built; each wrapped by ``wrap``."""
+    if given is not None:
+        built = [BuiltTerm(Term(1.0, Source("backend", given.name)), given)]
+    else:
+        built = build_terms(spec, config, options)
+    return built if wrap is None else wrap_terms(built, wrap)
+
+
+def wrap_terms(terms: Sequence[BuiltTerm], wrap: Callable[[Backend], Backend]) -> list[BuiltTerm]:
+    """``terms`` with ``wrap(backend)`` in place of each backend; a backend shared by terms is wrapped once.
+
+    >>> from rankwise.spec import parse_spec
+    >>> from rankwise.backends.base import BackendConfig
+    >>> built = build_terms(parse_spec("0.5*lexical+0.5*first-stage|lexical"), BackendConfig(), [{}, {}])
+    >>> wrapped = wrap_terms(built, lambda b: type("Named", (), {"name": "w:" + b.name})())
+    >>> wrapped[0].backend is wrapped[1].fallback, wrapped[0].backend.name
+    (True, 'w:lexical')
+    """
+    done: dict[int, Backend] = {}
+
+    def once(backend: Backend | None) -> Backend | None:
+        if backend is None:
+            return None
+        if id(backend) not in done:
+            done[id(backend)] = wrap(backend)
+        return done[id(backend)]
+
+    return [replace(t, backend=once(t.backend), fallback=once(t.fallback)) for t in terms]
 
 
 def close_terms(terms: Sequence[BuiltTerm]) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+
 import pytest
 from api_cases import KEY, KINDS, SPECS, documents, reranker
-from rerank_api_server import FakeRerankServer
+from rerank_api_server import FakeRerankServer, Fault
 
-from rankwise import BackendConfig, Reranker
+from rankwise import BackendConfig, BackendError, Reranker
 from rankwise.backends.api.http_providers import PROVIDERS
 from rankwise.backends.registry import create_backend, known_kinds
 
@@ -114,7 +117,38 @@ def test_cohere_client_gets_an_explicit_base_url() -> None:
     backend = create_backend("cohere:rerank-v3.5", BackendConfig(api_key="k"))
     client = backend._sync_client().sdk  # type: ignore[attr-defined]
     assert client._client_wrapper.get_base_url() == "https://api.cohere.com"
-    assert client._client_wrapper.get_max_retries() == 0  # rankwise's retry policy is the only one
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_cohere_sdk_retries_are_off_with_the_installed_sdk(mode: str, server: FakeRerankServer) -> None:
+    """``max_retries=0`` reaches the client constructor only where the installed cohere takes it (7.0.5+; 5.21.1
+    raised TypeError); every request carries ``request_options`` ``max_retries: 0`` (honoured by every cohere the extra allows, 5.16+), so a
+    server error is attempted exactly as often as rankwise's own policy says, never more."""
+    import importlib.metadata
+
+    import cohere
+
+    from rankwise.backends.api.cohere import constructor_takes_max_retries
+
+    takes = _version(importlib.metadata.version("cohere")) >= (7, 0, 5)
+    assert constructor_takes_max_retries(cohere.ClientV2) is takes
+    assert constructor_takes_max_retries(cohere.AsyncClientV2) is takes
+    rr = reranker("cohere", server, backend_options={"max_retries": 0})  # rankwise's policy: one attempt
+    server.script(*[Fault.http(503)] * 3)  # the SDK's default (2 retries) would make it three requests
+    with pytest.raises(BackendError, match="HTTP 503"):
+        await (
+            rr.arerank("red apple", documents(3))
+            if mode == "async"
+            else asyncio.to_thread(rr.rerank, "red apple", documents(3))
+        )
+    assert len(server.requests) == 1
+    if takes:
+        client = rr.backends[0]._sync_client().sdk  # type: ignore[attr-defined]
+        assert client._client_wrapper.get_max_retries() == 0
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -17,13 +17,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from core_support import load_module
+from core_support import load_module, u8s8_saturates_here
 
 from rankwise.backends.base import BackendConfig
 from rankwise.backends.encoders import onnx_cross_encoder
 from rankwise.backends.encoders.cross_encoder_factory import cross_encoder_from_spec
-from rankwise.backends.encoders.onnx_cross_encoder import int8_format_for
-from rankwise.cpu_features import cpu_features
 
 tiny_models = load_module(Path(__file__).with_name("tiny_models.py"), "architecture_tiny_models")
 QUERY, DOCS = tiny_models.QUERY, tiny_models.DOCS
@@ -67,7 +65,7 @@ def test_mode_matches_sentence_transformers(
         backend = build(built, architecture, mode)
         scores = backend.score(QUERY, DOCS)
     assert len(scores) == len(DOCS)
-    if mode == "onnx int8 u8s8" and int8_format_for(cpu_features()).name != "u8s8":
+    if mode == "onnx int8 u8s8" and u8s8_saturates_here():
         # a CPU without VNNI: u8s8 saturates here (up to 117% relative error on the AVX2-only EPYC), so an
         # explicit request warns instead of promising accuracy; the format this CPU gets is checked as "onnx int8"
         assert any("can saturate" in r.getMessage() for r in caplog.records if r.name == "rankwise")

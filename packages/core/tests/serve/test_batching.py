@@ -228,3 +228,68 @@ def test_model_and_tokenizer_calls_never_overlap(wrapper: str) -> None:
     assert inner.most == 1
     cut = [t[:10] for t in CORPUS[:3]]  # what the inner backend's cut_to_tokens keeps
     assert results == {i: Recording().score(f"q{i} cats", cut) for i in range(12)}
+
+
+@pytest.mark.parametrize("runtime", ["torch", "onnx"])
+def test_cross_encoder_requests_with_different_queries_share_pair_batches(
+    runtime: str, tiny_cross_encoder: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Concurrent requests' pairs go through ``score_pairs`` together; each score is the in-process Reranker's."""
+    import asyncio
+    import json
+
+    from rankwise.backends.base import BackendConfig
+    from rankwise.backends.capabilities import PairScoring
+    from rankwise.backends.encoders.cross_encoder_factory import cross_encoder_from_spec
+    from rankwise.serve import RerankService
+
+    options: dict[str, object] = {"backend": runtime, "precision": "fp32"}
+    if runtime == "onnx":
+        options["onnx_cache_dir"] = str(tmp_path_factory.mktemp("onnx"))
+    backend = cross_encoder_from_spec(tiny_cross_encoder, BackendConfig(max_length=128, options=options))
+    assert isinstance(backend, PairScoring)
+    calls: list[list[tuple[str, str]]] = []
+    original = backend.score_pairs
+
+    def recording(pairs: Sequence[tuple[str, str]]) -> Sequence[float]:
+        calls.append(list(pairs))
+        return original(pairs)
+
+    backend.score_pairs = recording  # type: ignore[method-assign]
+    service = RerankService(Reranker(backend), max_wait_ms=500, max_batch_pairs=10_000)
+    requests = [
+        (f"why do {w} cats purr", CORPUS[i % 3 :: 1 + i % 2]) for i, w in enumerate(["red", "big", "old", "sad", "wet"])
+    ]
+    bodies = [json.dumps({"model": "m", "query": q, "documents": d}).encode() for q, d in requests]
+
+    async def all_at_once() -> list[object]:
+        return await asyncio.gather(*(service.handle("POST", "/v2/rerank", {}, b) for b in bodies))
+
+    replies = asyncio.run(all_at_once())
+    service.close()
+    reference = Reranker(f"cross-encoder:{tiny_cross_encoder}", max_length=128, backend_options=options)
+    for (query, documents), reply in zip(requests, replies, strict=True):
+        assert reply.status == 200  # type: ignore[attr-defined]
+        got = {r["index"]: r["relevance_score"] for r in json.loads(reply.body)["results"]}  # type: ignore[attr-defined]
+        # torch: at most 6.3e-7 away over every order and split of these requests into batches; ONNX: 0
+        assert [got[i] for i in range(len(documents))] == pytest.approx(reference.score(query, documents), abs=1e-6)
+    assert len(calls) < len(requests)  # requests shared calls...
+    assert max(len({q for q, _ in c}) for c in calls) > 1  # ...across different queries
+    assert sum(len(c) for c in calls) == sum(len(d) for _, d in requests)
+
+
+def test_the_service_batches_a_twin_and_leaves_the_given_reranker_unwrapped(tiny_cross_encoder: str) -> None:
+    from rankwise.serve import RerankService
+
+    given = Reranker(f"cross-encoder:{tiny_cross_encoder}", max_length=128).load()
+    (model,) = given.backends
+    service = RerankService(given, max_wait_ms=1)
+    try:
+        assert given.backends == [model]
+        (served,) = service.reranker.backends
+        assert served.inner.inner is model  # type: ignore[attr-defined]  # counted, then batched: the same model
+        assert isinstance(served.inner, BatchingBackend)
+        assert served.inner.strategy == "pairs"
+        assert service.info()["batching"]["enabled"] is True
+    finally:
+        service.close()

@@ -5,6 +5,9 @@ The engine asks ``isinstance(backend, Capability)`` instead of reading attribute
 
 - `AsyncScoring` — ``async def ascore(query, texts)``: native async (network backends);
   otherwise the engine runs ``score`` in a worker thread.
+- `PairScoring` — ``score_pairs(pairs)``: (query, text) pairs of different queries scored in one
+  length-bucketed batch (cross-encoders); what `rankwise serve`'s dynamic batching packs
+  concurrent requests through.
 - `Warmable` — ``warm(texts)``: pre-compute what does not depend on the query (embeddings).
 - `LengthLimited` — ``max_length``: the model reads at most this many tokens, so the engine
   cuts texts before they reach the tokenizer.
@@ -38,6 +41,17 @@ from rankwise.score_kind import ScoreKind
 @runtime_checkable
 class AsyncScoring(Protocol):
     async def ascore(self, query: str, texts: Sequence[str]) -> Sequence[float]: ...
+
+
+@runtime_checkable
+class PairScoring(Protocol):
+    """``score_pairs(pairs) -> scores``: one score per ``(query, text)`` pair, in order; queries may differ.
+
+    Each pair's score is what ``score(query, [text])`` gives it (up to float rounding of different batch
+    shapes), so pairs of many calls can share forward passes.
+    """
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> Sequence[float]: ...
 
 
 @runtime_checkable

@@ -5,8 +5,9 @@ thread goes into one queue; a single worker thread takes the first call, waits a
 most ``max_wait_ms`` for more (or until ``max_batch_pairs`` (query, text) pairs are
 queued), and scores them together:
 
-- a backend with ``score_pairs(pairs)`` (pairs of different queries in one forward
-  batch) gets all pairs of the batch in one call;
+- a `PairScoring` backend (``score_pairs(pairs)``: the cross-encoders, torch and ONNX) gets
+  the (query, text) pairs of every request of the batch, whatever their queries, in one call,
+  which buckets them by token length into shared forward passes;
 - a backend with ``embed_documents(texts)`` (bi-encoders: document embeddings do not
   depend on the query) embeds every text of the batch in one encoder pass, then
   scores each query against its (now cached) texts: a dot product each;
@@ -28,9 +29,10 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from rankwise.backends.base import Backend, Normalization
+from rankwise.backends.capabilities import PairScoring
 from rankwise.validation import positive_int
 
 BatchObserver = Callable[[int, int], None]  # (pairs, requests) of each batch run
@@ -160,7 +162,7 @@ class BatchingBackend:
         """How a batch reaches the wrapped backend: ``pairs``, ``embeddings``, ``per-query`` or ``pass-through``."""
         if getattr(self.inner, "set_dependent", False):
             return "pass-through"
-        if callable(getattr(self.inner, "score_pairs", None)):
+        if isinstance(self.inner, PairScoring):
             return "pairs"
         if callable(getattr(self.inner, "embed_documents", None)):
             return "embeddings"
@@ -268,5 +270,12 @@ class BatchingBackend:
 
     def _by_pairs(self, calls: list[_Call]) -> list[list[float]]:
         pairs = list(dict.fromkeys((c.query, t) for c in calls for t in c.texts))
-        scores = dict(zip(pairs, (float(s) for s in self.inner.score_pairs(pairs)), strict=True))  # type: ignore[attr-defined]
+        inner = cast(PairScoring, self.inner)  # the "pairs" strategy
+        cap = getattr(self.inner, "max_batch_size", None) or len(pairs) or 1
+        parts = max(1, -(-len(pairs) // cap))  # at most ``cap`` pairs a call, in parts of equal size (no tiny tail)
+        size = max(1, -(-len(pairs) // parts))
+        scores: dict[tuple[str, str], float] = {}
+        for start in range(0, len(pairs), size):
+            part = pairs[start : start + size]
+            scores.update(zip(part, (float(s) for s in inner.score_pairs(part)), strict=True))
         return [[scores[(c.query, t)] for t in c.texts] for c in calls]

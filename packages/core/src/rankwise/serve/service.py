@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import dataclasses
 import functools
 import hmac
 import json
-import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -30,8 +28,6 @@ from rankwise.score_kind import ScoreKind, final_kind
 from rankwise.serve.batching import BatchingBackend, SerialBackend, passthrough
 from rankwise.serve.metrics import ServeMetrics
 from rankwise.serve.protocols import Protocol, RequestError, RerankCall, Scored, error_body, parse, protocol_of, render
-
-log = logging.getLogger("rankwise.serve")
 
 # Texts that reached a backend during the current request (cache misses), per backend, for the cache-hit metric.
 _SCORED: contextvars.ContextVar[dict[str, int] | None] = contextvars.ContextVar("rankwise_serve_scored", default=None)
@@ -85,31 +81,6 @@ class _Counted:
         return [float(s) for s in self.inner.score(query, texts)]
 
 
-def _wrap_backends(reranker: Reranker, wrap: Callable[[Backend], Backend]) -> bool:
-    """Put ``wrap(backend)`` in place of each backend of a loaded `Reranker`; False if its layout is unknown.
-
-    Relies on ``Reranker._components`` (terms with ``backend`` / ``fallback`` fields): the
-    engine has no public hook for wrapping its backends yet.
-    """
-    components = getattr(reranker.load(), "_components", None)
-    if not isinstance(components, list) or not all(dataclasses.is_dataclass(c) for c in components):
-        return False
-    done: dict[int, Backend] = {}
-
-    def once(backend: Backend | None) -> Backend | None:
-        if backend is None:
-            return None
-        if id(backend) not in done:
-            done[id(backend)] = wrap(backend)
-        return done[id(backend)]
-
-    reranker._components = [  # type: ignore[attr-defined]
-        dataclasses.replace(c, backend=once(c.backend), fallback=once(c.fallback))  # type: ignore[type-var]
-        for c in components
-    ]
-    return True
-
-
 def _single_backend(reranker: Reranker) -> Backend | None:
     """The one backend of a single-term spec (no fusion, no weight, no alias); None otherwise."""
     spec = getattr(reranker, "spec", None)
@@ -155,14 +126,9 @@ class RerankService:
         self.limits = limits or ServeLimits()
         self.metrics = ServeMetrics()
         self._keys = tuple(k.encode("utf-8") for k in api_keys if k)
-        self.reranker = Reranker.of(model, **dict(reranker_options or {})).load()
-        self.spec = self.reranker.model
         self._batchers: list[BatchingBackend] = []
-        self._cacheable: set[str] = set()
 
         def wrap(backend: Backend) -> Backend:
-            if not getattr(backend, "set_dependent", False):
-                self._cacheable.add(backend.name)
             inner: Backend = backend
             if not batching and not getattr(backend, "set_dependent", False):
                 inner = SerialBackend(backend)
@@ -177,9 +143,10 @@ class RerankService:
                 inner = batcher
             return _Counted(inner, self.metrics)
 
-        wrapped = _wrap_backends(self.reranker, wrap)
-        if not wrapped:
-            log.warning("rankwise serve: this Reranker's backends cannot be wrapped; no batching, no cache metrics")
+        # A twin of the given Reranker (which stays as it was) whose backends are batched (or serialised) and counted.
+        self.reranker = Reranker.of(model, **dict(reranker_options or {})).with_wrapped_backends(wrap)
+        self.spec = self.reranker.model
+        self._cacheable = {b.name for b in self.reranker.backends if not getattr(b, "set_dependent", False)}
         self.batching = bool(self._batchers)
         self.batching_options = {"max_batch_pairs": max_batch_pairs, "max_wait_ms": max_wait_ms}
         single = _single_backend(self.reranker)

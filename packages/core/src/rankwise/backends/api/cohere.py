@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any, NamedTuple
 
 from rankwise._optional import require
@@ -19,8 +21,10 @@ MAX_DOCUMENTS = 1000
 class CohereBackend(ApiBackend):
     """Cohere's ``/v2/rerank`` via ``cohere.ClientV2`` / ``cohere.AsyncClientV2``.
 
-    The SDK's own retries are switched off (``max_retries=0``) so rankwise's policy
-    is the only one, and ``base_url`` is always passed explicitly: the SDK reads
+    The SDK's own retries are switched off so rankwise's policy is the only one: every
+    request carries ``request_options={"max_retries": 0}``, which every cohere 5.16+ honours,
+    and the clients are built with ``max_retries=0`` too where the SDK's constructor takes it
+    (`constructor_takes_max_retries`). ``base_url`` is always passed explicitly: the SDK reads
     ``CO_API_URL`` once, at import, which would otherwise win silently. Each sync
     client gets its own ``httpx.Client`` (leased one per attempt in flight), so an
     attempt past its time limit is stopped by closing that client alone.
@@ -55,24 +59,29 @@ class CohereBackend(ApiBackend):
 
         self.ladder = ErrorLadder(timeouts=(httpx.TimeoutException,), transport=(httpx.TransportError,), status=status)
         self._pool = self._clients = ClientPool(self._sync_client, close=lambda client: client.http.close())
-        self._async_clients: PerLoop[Any] = PerLoop(lambda: self._cohere.AsyncClientV2(**self._client_kwargs()))
+        self._async_clients: PerLoop[Any] = PerLoop(
+            lambda: self._cohere.AsyncClientV2(**self._client_kwargs(self._cohere.AsyncClientV2))
+        )
 
     @classmethod
     def from_spec(cls, model: str, config: BackendConfig) -> CohereBackend:
         return cls(model, config)
 
-    def _client_kwargs(self) -> dict[str, Any]:
-        return {
+    def _client_kwargs(self, client_class: type) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
             "api_key": self._api_key,
             "base_url": self.base_url,
             "timeout": self.policy.timeout,
-            "max_retries": 0,
             "client_name": "rankwise",
         }
+        if constructor_takes_max_retries(client_class):
+            kwargs["max_retries"] = 0
+        return kwargs
 
     def _sync_client(self) -> _Client:
         http = self._httpx.Client(timeout=self.policy.timeout)
-        return _Client(self._cohere.ClientV2(**self._client_kwargs(), httpx_client=http), http)
+        client_class = self._cohere.ClientV2
+        return _Client(client_class(**self._client_kwargs(client_class), httpx_client=http), http)
 
     def _request(self, query: str, texts: list[str], timeout: float) -> dict[str, Any]:
         return {
@@ -95,6 +104,21 @@ def _answer(response: Any) -> Answer:
     """The SDK response's pairs, and the search units it says were billed."""
     billed = getattr(getattr(response, "meta", None), "billed_units", None)
     return Answer(result_pairs(response), ApiUsage.of(billed_units=getattr(billed, "search_units", None)))
+
+
+@functools.cache
+def constructor_takes_max_retries(client_class: type) -> bool:
+    """Whether this cohere SDK's client constructor takes ``max_retries`` (cohere 7.0.5 and later).
+
+    ``cohere.ClientV2(max_retries=...)`` raises ``TypeError`` before 7.0.5: the generated base client
+    took it from 7.0.0, but the hand-written ``Client``/``ClientV2`` constructors forwarded it only from
+    cohere-python PR #779, first released in 7.0.5 (read in the SDK's tags). The per-request
+    ``request_options["max_retries"]``, which wins over it, works in every release the extra allows (5.16+).
+    """
+    try:
+        return "max_retries" in inspect.signature(client_class).parameters
+    except (TypeError, ValueError):  # no signature to read: do not pass it
+        return False
 
 
 class _Client(NamedTuple):

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from rankwise._optional import require
 from rankwise.backends.base import LocalModel, Normalization
+from rankwise.backends.encoders.cross_encoder_modes import warn_if_bf16_is_emulated
 from rankwise.backends.encoders.embedding_store import EmbeddingStore
 from rankwise.backends.encoders.model_identity import model_fingerprint
 from rankwise.backends.encoders.onnx_bi_encoder import OnnxSentenceEncoder
@@ -140,6 +141,8 @@ class BiEncoderBackend(LocalModel):
         if precision == "auto":
             # bf16 only where the CPU multiplies it in hardware (emulated it is slower than fp32); never on GPUs
             precision = "bf16" if self.model.device.type == "cpu" and native_bf16() else "fp32"
+        elif precision == "bf16":
+            warn_if_bf16_is_emulated(self.model.device.type)  # asked for explicitly: say once if it runs emulated
         self.precision = precision
 
     def _encode(self, texts: Sequence[str]) -> Vectors:

@@ -94,13 +94,13 @@ class CrossEncoderBackend(CrossEncoderScores):
         else:
             yield
 
-    def score(self, query: str, texts: Sequence[str]) -> list[float]:
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        """Scores of ``(query, text)`` pairs whose queries may differ, bucketed by token length together."""
         torch = self._torch
-        scores = np.empty(len(texts), dtype=np.float32)
+        scores = np.empty(len(pairs), dtype=np.float32)
         batches = pair_batches(
             self.model.tokenizer,
-            query,
-            texts,
+            pairs,
             max_length=self.max_length,
             batch_size=self.batch_size,
             max_tokens=self.max_tokens_per_batch,

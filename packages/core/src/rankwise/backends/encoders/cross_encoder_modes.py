@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -60,9 +60,18 @@ TEXTS_PER_CALL = 256
 class CrossEncoderScores(LogitScores):
     """What both cross-encoder runtimes (torch, ONNX) declare and keep: raw logits (``sigmoid`` unless the
     model's own activation says otherwise: each instance sets ``default_normalization``), at most
-    `TEXTS_PER_CALL` texts per ``score`` call, and how each call is batched."""
+    `TEXTS_PER_CALL` texts per ``score`` call, and how each call is batched. Each runtime scores (query, text)
+    pairs in ``score_pairs``, whose queries may differ (`rankwise.backends.capabilities.PairScoring`: what
+    `rankwise serve` packs concurrent requests' pairs through); ``score`` is its pairs with one query."""
 
     max_batch_size = TEXTS_PER_CALL
+
+    def score(self, query: str, texts: Sequence[str]) -> list[float]:
+        return self.score_pairs([(query, text) for text in texts])
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        """One raw score per ``(query, text)`` pair, in order (each runtime's own)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define score_pairs")
 
     def _keep_settings(self, name: str, precision: str, batch_size: int, max_tokens_per_batch: int | None) -> None:
         self.name = name

@@ -287,12 +287,12 @@ class OnnxCrossEncoderBackend(CrossEncoderScores):
                 mode=f"onnx {self.precision}",
             ) from exc
 
-    def score(self, query: str, texts: Sequence[str]) -> list[float]:
-        scores = np.empty(len(texts), dtype=np.float32)
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        """Scores of ``(query, text)`` pairs whose queries may differ, bucketed by token length together."""
+        scores = np.empty(len(pairs), dtype=np.float32)
         batches = pair_batches(
             self.tokenizer,
-            query,
-            texts,
+            pairs,
             max_length=self.max_length,
             batch_size=self.batch_size,
             max_tokens=self.max_tokens_per_batch,

@@ -1,4 +1,8 @@
-"""Tokenize (query, text) pairs once and cut them into token-length buckets with dynamic padding."""
+"""Tokenize (query, text) pairs once and cut them into token-length buckets with dynamic padding.
+
+The pairs may belong to different queries (`rankwise.backends.capabilities.PairScoring`): a row's
+tokens do not depend on the other rows, and each batch is padded to its own longest row.
+"""
 
 from __future__ import annotations
 
@@ -27,23 +31,24 @@ class PairBatch:
 
 def pair_batches(
     tokenizer: Any,
-    query: str,
-    texts: Sequence[str],
+    pairs: Sequence[tuple[str, str]],
     *,
     max_length: int,
     batch_size: int,
     max_tokens: int | None = None,
 ) -> Iterator[PairBatch]:
-    """Yield batches of tokenized pairs, longest first, each padded only to its own longest row.
+    """Yield batches of tokenized ``(query, text)`` pairs, longest first, each padded only to its own longest row.
 
-    The tokenizer sees every pair exactly once (``truncation="longest_first"``, as
+    ``positions`` index ``pairs``. The tokenizer sees every pair exactly once (``truncation="longest_first"``, as
     sentence-transformers does). A batch holds at most ``batch_size`` rows and, when
     ``max_tokens`` is set, at most that many padded tokens, so short texts travel in
     larger batches than long ones.
     """
+    if not pairs:
+        return
     encoded = tokenizer(
-        [query] * len(texts),
-        list(texts),
+        [query for query, _ in pairs],
+        [text for _, text in pairs],
         truncation="longest_first",
         max_length=max_length,
         padding=False,
