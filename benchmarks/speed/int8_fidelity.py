@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.speed.cpu_class import cpu_record
 from benchmarks.speed.data import ROOT
 from benchmarks.speed.fidelity import bm25_candidates, ndcg10
 
@@ -32,25 +33,8 @@ CACHE = ROOT / ".cache" / "bench" / "int8-fidelity"
 
 def cpu_class() -> tuple[str, dict[str, Any]]:
     """A file-name-safe class for this CPU (vendor + ISA level) and its full record."""
-    from rankwise.cpu_features import cpu_features
-
-    features = cpu_features()
-    record = features.as_record()
-    vendor = "amd" if "AMD" in features.model else "intel" if "Intel" in features.model else "cpu"
-    level = (
-        "amx"
-        if "amx" in features.flags
-        else "avx512-vnni"
-        if features.has_vnni and "avx512f" in features.flags
-        else "avx512"
-        if "avx512f" in features.flags
-        else "avx2-vnni"
-        if features.has_vnni
-        else "avx2"
-        if "avx2" in features.flags
-        else "other"
-    )
-    return f"{vendor}-{level}", record
+    record = cpu_record()
+    return record["class"], record
 
 
 def score_mode(

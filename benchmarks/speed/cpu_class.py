@@ -1,0 +1,75 @@
+"""The CPU class a benchmark result belongs to: results of different classes are never mixed in one table.
+
+A class is the vendor and the highest instruction-set level that changes rankwise's arithmetic (AVX2,
+AVX-512, VNNI, native bf16/AMX), e.g. ``amd-avx2`` or ``intel-amx``; the record beside it keeps the CPU's
+model name, every tracked flag and the logical CPU count.
+
+>>> from rankwise.cpu_features import CpuFeatures
+>>> class_of(CpuFeatures("AMD EPYC", frozenset({"avx2"})))
+'amd-avx2'
+>>> title_of(CpuFeatures("AMD EPYC", frozenset({"avx2"})), 2)
+'AMD EPYC, AVX2 only (no AVX-512, no VNNI, no native bf16), 2 logical CPUs'
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from rankwise.cpu_features import CpuFeatures, cpu_features
+
+
+def class_of(features: CpuFeatures) -> str:
+    """A file-name-safe class: vendor + ISA level."""
+    flags = features.flags
+    vendor = "amd" if "AMD" in features.model else "intel" if "Intel" in features.model else "cpu"
+    if "amx" in flags:
+        level = "amx"
+    elif "avx512_bf16" in flags:
+        level = "avx512-bf16"
+    elif features.has_vnni and "avx512f" in flags:
+        level = "avx512-vnni"
+    elif "avx512f" in flags:
+        level = "avx512"
+    elif features.has_vnni:
+        level = "avx2-vnni"
+    elif "avx2" in flags:
+        level = "avx2"
+    else:
+        level = "other"
+    return f"{vendor}-{level}"
+
+
+def title_of(features: CpuFeatures, logical_cpus: int | None) -> str:
+    """A heading for the class's section: the model name and, in words, what it has and lacks."""
+    flags = features.flags
+    has = [
+        name
+        for flag, name in (
+            ("avx512f", "AVX-512"),
+            ("avx512_vnni", "AVX512-VNNI"),
+            ("avx_vnni", "AVX-VNNI"),
+            ("avx512_bf16", "AVX512-BF16"),
+            ("amx", "AMX"),
+        )
+        if flag in flags
+    ]
+    if has:
+        isa = "AVX2, " + ", ".join(has)
+    elif "avx2" in flags:
+        isa = "AVX2 only (no AVX-512, no VNNI, no native bf16)"
+    else:
+        isa = "no AVX2"
+    cpus = f", {logical_cpus} logical CPUs" if logical_cpus else ""
+    return f"{features.model or 'unknown CPU'}, {isa}{cpus}"
+
+
+def cpu_record() -> dict[str, Any]:
+    """This machine's class, section title, model name, tracked flags and logical CPU count."""
+    features = cpu_features()
+    return {
+        "class": class_of(features),
+        "title": title_of(features, os.cpu_count()),
+        "logical_cpus": os.cpu_count(),
+        **features.as_record(),
+    }

@@ -1,0 +1,126 @@
+"""Where the ONNX cross-encoder's time goes on this CPU: fused operators, padding, batch size and threads.
+
+For the benchmark model on the mixed 1x100 workload (``benchmarks.speed.data``):
+
+- ``fusion``: the operator counts of the exported fp32 graph (did ONNX Runtime's BERT fusion produce
+  ``Attention``/``SkipLayerNormalization``/``BiasGelu``, or is attention still separate MatMuls/Softmax);
+- ``padding``: real tokens / padded tokens of the batches the backend actually runs, at the default
+  ``batch_size`` 16 and without length bucketing (the pairs' own order), so the share of wasted work is known;
+- ``batch_size``: seconds for the 100 pairs at batch sizes 1, 4, 8, 16, 32 (median of ``--rounds``);
+- ``threads``: ONNX Runtime intra-op threads 1 and 2, alone and with a second session in a second thread
+  running at the same time (what a fusion of two local models does), so oversubscription shows.
+
+Run: ``python -m benchmarks.speed.onnx_anatomy --model DIR [--rounds 3]``; writes
+``benchmarks/results/speed/onnx-anatomy-<cpu class>.json`` with the CPU record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from typing import Any
+
+from benchmarks.speed.cpu_class import cpu_record
+from benchmarks.speed.data import ROOT, workloads
+
+RESULTS = ROOT / "benchmarks" / "results" / "speed"
+
+
+def fused_operators(model_path: str) -> dict[str, int]:
+    import onnx
+
+    graph = onnx.load(model_path, load_external_data=False).graph
+    return dict(collections.Counter(node.op_type for node in graph.node).most_common())
+
+
+def padding(tokenizer: Any, query: str, docs: list[str], batch_size: int, max_length: int) -> dict[str, float]:
+    from rankwise.backends.encoders.pair_batches import pair_batches
+
+    pairs = [(query, d) for d in docs]
+    real = padded = 0
+    for batch in pair_batches(tokenizer, pairs, max_length=max_length, batch_size=batch_size):
+        mask = batch.arrays["attention_mask"]
+        real += int(mask.sum())
+        padded += int(mask.size)
+    lengths = [
+        len(r)
+        for r in tokenizer([query] * len(docs), docs, truncation="longest_first", max_length=max_length)["input_ids"]
+    ]
+    unsorted = sum(
+        max(lengths[i : i + batch_size]) * len(lengths[i : i + batch_size]) for i in range(0, len(lengths), batch_size)
+    )
+    return {
+        "real_tokens": real,
+        "padded_tokens_bucketed": padded,
+        "padding_share_bucketed": 1 - real / padded,
+        "padded_tokens_unsorted": unsorted,
+        "padding_share_unsorted": 1 - real / unsorted,
+    }
+
+
+def _median_seconds(fn: Any, rounds: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def measure(model_dir: str, rounds: int) -> dict[str, Any]:
+    from rankwise.backends.encoders.onnx_cross_encoder import OnnxCrossEncoderBackend
+
+    mixed = workloads()["mixed-1x100"]
+    query, docs = mixed.queries[0], list(mixed.documents[0])
+    backend = OnnxCrossEncoderBackend(model_dir)
+    out: dict[str, Any] = {
+        "cpu": cpu_record(),
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_before": [round(x, 2) for x in os.getloadavg()],
+        "model": model_dir,
+        "fusion": fused_operators(str(backend.model_path)),
+        "padding": padding(backend.tokenizer, query, docs, backend.batch_size, backend.max_length),
+        "batch_size": {},
+        "threads": {},
+    }
+    for size in (1, 4, 8, 16, 32):
+        sized = OnnxCrossEncoderBackend(model_dir, batch_size=size)
+        out["batch_size"][str(size)] = _median_seconds(lambda b=sized: b.score(query, docs), rounds)
+        print(f"  batch {size}: {out['batch_size'][str(size)]:.2f}s", file=sys.stderr, flush=True)
+    for threads in (1, 2):
+        alone = OnnxCrossEncoderBackend(model_dir, num_threads=threads)
+        other = OnnxCrossEncoderBackend(model_dir, num_threads=threads)
+        out["threads"][f"{threads} alone"] = _median_seconds(lambda a=alone: a.score(query, docs), rounds)
+
+        def both(a: Any = alone, b: Any = other) -> None:
+            worker = threading.Thread(target=b.score, args=(query, docs))
+            worker.start()
+            a.score(query, docs)
+            worker.join()
+
+        out["threads"][f"{threads} x2 sessions at once"] = _median_seconds(both, rounds)
+        print(f"  threads {threads}: {out['threads']}", file=sys.stderr, flush=True)
+    out["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True, help="a local cross-encoder directory (benchmarks/build_model.py)")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    result = measure(args.model, args.rounds)
+    path = RESULTS / f"onnx-anatomy-{result['cpu']['class']}.json"
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
