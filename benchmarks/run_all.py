@@ -270,8 +270,9 @@ def main() -> None:
     results["notes"] = [
         "`sentence-transformers rank` is `predict` plus a sort: not timed separately.",
         "LangChain's `CrossEncoderReranker` returns documents without scores: its top-10 order is compared, not its scores.",
-        "rankwise torch fp32 runs the same arithmetic as sentence-transformers (so the same speed, within noise); "
-        "ONNX fp32 is the fast exact mode (scores within 1e-4 of torch).",
+        "rankwise torch fp32 gives sentence-transformers' scores (see Exactness); where it is faster than `predict`, "
+        "the difference is rankwise's batching (pairs bucketed by token length, each batch padded to its own "
+        "longest pair), not the arithmetic. ONNX fp32 is the fast exact mode (scores within 1e-4 of torch).",
     ]
     if not args.big:
         results["notes"].append("32x100 and 1x1000 run only with `--big` (one round each): not run here.")
