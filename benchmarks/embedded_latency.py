@@ -124,11 +124,22 @@ def versions() -> dict[str, str]:
     return out
 
 
-def child(case: str, options: dict[str, Any], cache_dir: str | None, queries: int, profile: bool = False) -> Any:
+def child(
+    case: str,
+    options: dict[str, Any],
+    cache_dir: str | None,
+    queries: int,
+    profile: bool = False,
+    *,
+    onnx_cache: str | None = None,
+) -> Any:
+    """Run one case in a new process; ``onnx_cache`` is its ``RANKWISE_CACHE_DIR`` (else the caller's)."""
     code = CHILD.format(
         root=str(ROOT), case=case, options=options, cache_dir=cache_dir, queries=queries, profile=profile
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    if onnx_cache is not None:
+        env["RANKWISE_CACHE_DIR"] = onnx_cache
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"{case} {options} failed:\n{done.stderr[-3000:]}")
@@ -163,34 +174,28 @@ def run(
         "load_average_before": load_average(),
         "runtimes": {},
     }
-    previous_cache = os.environ.get("RANKWISE_CACHE_DIR")
-    with tempfile.TemporaryDirectory() as onnx_dir:
-        os.environ["RANKWISE_CACHE_DIR"] = onnx_dir  # a fresh ONNX cache: the export is measured once
+    with tempfile.TemporaryDirectory() as onnx_dir:  # the children's fresh ONNX cache: the export is measured once
         for name in runtimes:
             rows: dict[str, Any] = {"options": RUNTIMES[name], "load": [], "first_answer": [], "cold": [], "warm": []}
             if RUNTIMES[name]["runtime"] == "onnx":
-                rows["export"] = child("export", RUNTIMES[name], None, 1)
+                rows["export"] = child("export", RUNTIMES[name], None, 1, onnx_cache=onnx_dir)
             results["runtimes"][name] = rows
         for _ in range(rounds):
             for name in runtimes:
                 rows, options = results["runtimes"][name], RUNTIMES[name]
-                first = child("first-answer", options, None, 1)
+                first = child("first-answer", options, None, 1, onnx_cache=onnx_dir)
                 rows["load"].append(first["load_s"] + first["import_s"])
                 rows["first_answer"].append(first["first_answer_s"])
                 rows["heavy_modules_after_load"] = first["heavy_modules"]
-                rows["cold"].append(child("cold", options, None, queries))
+                rows["cold"].append(child("cold", options, None, queries, onnx_cache=onnx_dir))
                 with tempfile.TemporaryDirectory() as cache:
-                    rows["warm_up_process"] = child("warm-up-process", options, cache, 1)
-                    rows["warm"].append(child("warm", options, cache, queries, profile))
+                    rows["warm_up_process"] = child("warm-up-process", options, cache, 1, onnx_cache=onnx_dir)
+                    rows["warm"].append(child("warm", options, cache, queries, profile, onnx_cache=onnx_dir))
                 rows["summary"] = summarise(rows)
                 results["load_average_after"] = load_average()
                 if checkpoint is not None:  # a partial result survives an interrupted run
                     checkpoint.parent.mkdir(parents=True, exist_ok=True)
                     checkpoint.write_text(json.dumps(results, indent=1) + "\n")
-    if previous_cache is None:  # the children's cache is gone: later measurements use the caller's again
-        os.environ.pop("RANKWISE_CACHE_DIR", None)
-    else:
-        os.environ["RANKWISE_CACHE_DIR"] = previous_cache
     return results
 
 

@@ -32,10 +32,9 @@ from benchmarks.speed.data import workloads  # noqa: E402
 from benchmarks.speed.flops import all_peaks, model_flops, pair_lengths  # noqa: E402
 from benchmarks.speed.int8_fidelity import measure as int8_fidelity  # noqa: E402
 from benchmarks.speed.memory import cache_speedup, peak_memory  # noqa: E402
-from benchmarks.speed.report import PREDICT, results_path, write_doc  # noqa: E402
+from benchmarks.speed.report import PREDICT, RESULTS, int8_fidelity_path, results_path, write_doc  # noqa: E402
 from benchmarks.speed.timing import build_all, load_average, time_workload  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "results" / "speed"
 OTHER_BENCHMARKS = ["adapter_overhead.py", "api_concurrency.py"]  # owned by other parts of the team
 
 
@@ -62,7 +61,8 @@ PEAK_OF = {
 }
 
 
-def efficiency(row: dict[str, Any], model_dir: str, peak: dict[str, Any], workload: Any) -> None:
+def efficiency(row: dict[str, Any], model_dir: str, workload: Any) -> None:
+    """Model FLOP/s of each contender and which peak it is compared with (the fraction comes with the run's best peak)."""
     from transformers import AutoConfig, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
@@ -77,13 +77,7 @@ def efficiency(row: dict[str, Any], model_dir: str, peak: dict[str, Any], worklo
     row["model_gflop"] = flops / 1e9
     row["efficiency"] = {}
     for name, s in row["median_seconds"].items():
-        which = PEAK_OF.get(name, "torch fp32")
-        gflops = flops / s / 1e9
-        row["efficiency"][name] = {
-            "gflops": gflops,
-            "peak": which,
-            "fraction_of_peak": gflops / peak[which]["best_gflops"],
-        }
+        row["efficiency"][name] = {"gflops": flops / s / 1e9, "peak": PEAK_OF.get(name, "torch fp32")}
 
 
 def ratios(row: dict[str, Any], native: list[str]) -> None:
@@ -164,7 +158,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def speed_rows(args: argparse.Namespace, model_dir: str, peak: dict[str, Any]) -> list[dict[str, Any]]:
+def speed_rows(args: argparse.Namespace, model_dir: str) -> list[dict[str, Any]]:
     data = workloads()
     native_names = [c.name for c in contenders.NATIVE]
     modes = [c for c in contenders.RANKWISE if c.name != "rankwise default"]
@@ -180,7 +174,7 @@ def speed_rows(args: argparse.Namespace, model_dir: str, peak: dict[str, Any]) -
     for name, names, rounds in plan:
         row = time_workload({n: built[n] for n in names}, data[name], rounds=rounds)
         ratios(row, native_names)
-        efficiency(row, model_dir, peak, data[name])
+        efficiency(row, model_dir, data[name])
         rows.append(row)
     return rows
 
@@ -224,7 +218,7 @@ def main() -> None:
     model_dir = args.model or str(build())
     peak = all_peaks()
     print(f"peak: {peak}", file=sys.stderr, flush=True)
-    speed = speed_rows(args, model_dir, peak)
+    speed = speed_rows(args, model_dir)
     native_names = [c.name for c in contenders.NATIVE]
     results: dict[str, Any] = {
         "schema": 2,
@@ -243,7 +237,7 @@ def main() -> None:
     for row in speed:
         row.pop("scores")
     results["peak"] = peak = best_peaks(peak, all_peaks())
-    for row in speed:  # fractions against the best peak of the run
+    for row in speed:  # each contender against the best peak of its arithmetic in the run
         for eff in row["efficiency"].values():
             eff["fraction_of_peak"] = eff["gflops"] / peak[eff["peak"]]["best_gflops"]
     fid = None
@@ -257,7 +251,7 @@ def main() -> None:
             depth=args.fidelity_depth,
             formats=[int8_format_for(cpu_features()).name],
         )
-        (RESULTS / f"int8_fidelity-{cpu['class']}.json").write_text(json.dumps(fid, indent=1) + "\n")
+        int8_fidelity_path(cpu["class"]).write_text(json.dumps(fid, indent=1) + "\n")
     results["default_mode_note"] = default_note(speed[0], fid)
     if "embedded" not in args.skip:
         results["embedded"] = embedded(args.embedded_rounds)

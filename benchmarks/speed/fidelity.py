@@ -36,7 +36,3 @@ def ndcg10(run: dict[str, dict[str, float]]) -> float:
 
     relevant = qrels()
     return float(ir_measures.calc_aggregate([nDCG @ 10], {q: relevant[q] for q in run}, run)[nDCG @ 10])
-
-
-def _top10(run: dict[str, float]) -> list[str]:
-    return sorted(run, key=lambda d: -run[d])[:10]

@@ -26,15 +26,9 @@ import numpy as np
 from benchmarks.speed.cpu_class import cpu_record
 from benchmarks.speed.data import ROOT
 from benchmarks.speed.fidelity import bm25_candidates, ndcg10
+from benchmarks.speed.report import int8_fidelity_path
 
-RESULTS = ROOT / "benchmarks" / "results" / "speed"
 CACHE = ROOT / ".cache" / "bench" / "int8-fidelity"
-
-
-def cpu_class() -> tuple[str, dict[str, Any]]:
-    """A file-name-safe class for this CPU (vendor + ISA level) and its full record."""
-    record = cpu_record()
-    return record["class"], record
 
 
 def score_mode(
@@ -69,7 +63,8 @@ def measure(model_dir: str, *, n_queries: int, depth: int, formats: list[str]) -
 
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     load_before = [round(x, 2) for x in os.getloadavg()]
-    cls, cpu = cpu_class()
+    cpu = cpu_record()
+    cls = cpu["class"]
     queries, candidates = bm25_candidates(n_queries, depth)
     key = f"{model_fingerprint(model_dir)}-q{n_queries}-d{depth}-{cls}-{INT8_RECIPE}"
     reference, fp32_seconds = score_mode(model_dir, "fp32", queries, candidates, key)
@@ -122,7 +117,7 @@ def main() -> None:
     result = measure(args.model, n_queries=args.queries, depth=args.depth, formats=args.formats)
     if args.note:
         result["note"] = args.note
-    path = RESULTS / f"int8_fidelity-{result['cpu_class']}.json"
+    path = int8_fidelity_path(result["cpu_class"])
     path.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
     print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)

@@ -25,6 +25,11 @@ def results_path(cpu_class: str) -> Path:
     return RESULTS / f"latest-{cpu_class}.json"
 
 
+def int8_fidelity_path(cpu_class: str) -> Path:
+    """Where ``benchmarks.speed.int8_fidelity`` keeps one CPU class's int8-vs-fp32 ranking fidelity."""
+    return RESULTS / f"int8_fidelity-{cpu_class}.json"
+
+
 def plot_path(cpu_class: str) -> Path:
     return IMG / f"speed-{cpu_class}.png"
 
@@ -130,7 +135,7 @@ def _exactness(results: dict[str, Any]) -> list[str]:
 
 
 def _int8_fidelity(cpu_class: str) -> list[str]:
-    path = RESULTS / f"int8_fidelity-{cpu_class}.json"
+    path = int8_fidelity_path(cpu_class)
     if not path.exists():
         return []
     fid = json.loads(path.read_text())
