@@ -250,6 +250,7 @@ def main() -> None:
             n_queries=args.fidelity_queries,
             depth=args.fidelity_depth,
             formats=[int8_format_for(cpu_features()).name],
+            exact=True,
         )
         int8_fidelity_path(cpu["class"]).write_text(json.dumps(fid, indent=1) + "\n")
     results["default_mode_note"] = default_note(speed[0], fid)

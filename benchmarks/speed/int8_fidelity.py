@@ -9,7 +9,10 @@ U8U8 and U8S7 compute exactly (no 16-bit saturation) on every x86 CPU, so their 
 their figures on an AVX2-only CPU too; U8S8 is exact only with VNNI (or on ARM): on a CPU without VNNI it
 saturates, which is what this script cannot show on a VNNI machine.
 
-Run: ``python -m benchmarks.speed.int8_fidelity --model DIR [--queries 300] [--depth 100]``.
+With ``--exact`` the torch fp32 model (rankwise's exact mode, sentence-transformers' numbers) reranks the same
+candidates too, and ``default_vs_exact`` says on how many queries the default (ONNX fp32) keeps exactly its top 10.
+
+Run: ``python -m benchmarks.speed.int8_fidelity --model DIR [--queries 300] [--depth 100] [--exact]``.
 """
 
 from __future__ import annotations
@@ -34,15 +37,25 @@ CACHE = ROOT / ".cache" / "bench" / "int8-fidelity"
 def score_mode(
     model_dir: str, mode: str, queries: list[tuple[str, str]], candidates: dict[str, Any], key: str
 ) -> tuple[dict[str, dict[str, float]], float]:
-    """``{qid: {doc id: logit}}`` for one mode ("fp32" or an int8 format), cached on disk, and the seconds it took."""
+    """``{qid: {doc id: logit}}`` for one mode, cached on disk, and the seconds it took.
+
+    ``mode``: "fp32" (ONNX fp32, the default), "torch-fp32" (the exact mode) or an int8 format.
+    """
     path = CACHE / f"{key}-{mode}.json"
     if path.exists():
         saved = json.loads(path.read_text())
         return saved["run"], float(saved["seconds"])
+    from rankwise.backends.encoders.cross_encoder import CrossEncoderBackend
     from rankwise.backends.encoders.onnx_cross_encoder import OnnxCrossEncoderBackend
 
-    options: dict[str, Any] = {"precision": "fp32"} if mode == "fp32" else {"precision": "int8", "int8_format": mode}
-    backend = OnnxCrossEncoderBackend(model_dir, max_length=512, **options)
+    backend: Any
+    if mode == "torch-fp32":
+        backend = CrossEncoderBackend(model_dir, max_length=512)
+    else:
+        options: dict[str, Any] = (
+            {"precision": "fp32"} if mode == "fp32" else {"precision": "int8", "int8_format": mode}
+        )
+        backend = OnnxCrossEncoderBackend(model_dir, max_length=512, **options)
     started = time.perf_counter()
     run: dict[str, dict[str, float]] = {}
     for qid, query in queries:
@@ -56,7 +69,7 @@ def score_mode(
     return run, seconds
 
 
-def measure(model_dir: str, *, n_queries: int, depth: int, formats: list[str]) -> dict[str, Any]:
+def measure(model_dir: str, *, n_queries: int, depth: int, formats: list[str], exact: bool = False) -> dict[str, Any]:
     from rankwise.backends.encoders.model_identity import model_fingerprint
     from rankwise.backends.encoders.onnx_cross_encoder import INT8_RECIPE, int8_format_for
     from rankwise.cpu_features import cpu_features
@@ -84,22 +97,27 @@ def measure(model_dir: str, *, n_queries: int, depth: int, formats: list[str]) -
         "started": started,
         "load_before": load_before,
     }
-    ref = np.array([reference[q][d] for q in reference for d in reference[q]])
     for fmt in formats:
         run, seconds = score_mode(model_dir, fmt, queries, candidates, key)
-        got = np.array([run[q][d] for q in reference for d in reference[q]])
-        same_top10 = sum(_top10(run[q]) == _top10(reference[q]) for q in reference)
-        out["int8"][fmt] = {
-            "ndcg10": ndcg10(run),
-            "delta_vs_fp32": ndcg10(run) - fp32_ndcg,
-            "mean_abs_logit_diff": float(np.mean(np.abs(got - ref))),
-            "max_abs_logit_diff": float(np.max(np.abs(got - ref))),
-            "queries_with_identical_top10": int(same_top10),
-            "seconds": seconds,
-        }
+        out["int8"][fmt] = {**compared(run, reference), "delta_vs_fp32": ndcg10(run) - fp32_ndcg, "seconds": seconds}
+    if exact:
+        run, seconds = score_mode(model_dir, "torch-fp32", queries, candidates, key)
+        out["default_vs_exact"] = {"exact_mode": "torch fp32", **compared(run, reference), "seconds": seconds}
     out["finished"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     out["load_after"] = [round(x, 2) for x in os.getloadavg()]
     return out
+
+
+def compared(run: dict[str, dict[str, float]], reference: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """``run``'s nDCG@10, logit differences from ``reference`` and the queries whose top 10 is the same."""
+    ref = np.array([reference[q][d] for q in reference for d in reference[q]])
+    got = np.array([run[q][d] for q in reference for d in reference[q]])
+    return {
+        "ndcg10": ndcg10(run),
+        "mean_abs_logit_diff": float(np.mean(np.abs(got - ref))),
+        "max_abs_logit_diff": float(np.max(np.abs(got - ref))),
+        "queries_with_identical_top10": int(sum(_top10(run[q]) == _top10(reference[q]) for q in reference)),
+    }
 
 
 def _top10(run: dict[str, float]) -> list[str]:
@@ -112,9 +130,10 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--depth", type=int, default=100)
     parser.add_argument("--formats", nargs="+", default=["u8s8", "u8u8", "u8s7"])
+    parser.add_argument("--exact", action="store_true", help="also rerank with torch fp32 (the exact mode)")
     parser.add_argument("--note", default="", help="what the reader must know about this run (kept in the JSON)")
     args = parser.parse_args()
-    result = measure(args.model, n_queries=args.queries, depth=args.depth, formats=args.formats)
+    result = measure(args.model, n_queries=args.queries, depth=args.depth, formats=args.formats, exact=args.exact)
     if args.note:
         result["note"] = args.note
     path = int8_fidelity_path(result["cpu_class"])

@@ -158,6 +158,15 @@ def _int8_fidelity(cpu_class: str) -> list[str]:
             f"| {row['max_abs_logit_diff']:.3f} |"
         )
     lines.append("")
+    exact = fid.get("default_vs_exact")
+    if exact:
+        lines += [
+            f"The default (ONNX fp32) against the exact mode ({exact['exact_mode']}, sentence-transformers' numbers) "
+            f"on the same candidates: identical top-10 on **{exact['queries_with_identical_top10']}/{fid['queries']}** "
+            f"queries, max \\|Δlogit\\| {exact['max_abs_logit_diff']:.1e}, nDCG@10 {exact['ndcg10']:.4f} "
+            f"(ONNX fp32 {fid['fp32']['ndcg10']:.4f}).",
+            "",
+        ]
     if fid.get("note"):
         lines += [fid["note"], ""]
     return lines

@@ -154,6 +154,32 @@ def test_batching_and_bucketing_do_not_change_scores(tiny_cross_encoder: str, to
     assert small.score(QUERY, DOCS) == pytest.approx(torch_scores, abs=1e-4)
 
 
+def test_on_a_cpu_each_forward_pass_holds_at_most_the_default_token_budget(
+    tiny_cross_encoder: str, onnx_dir: Path, torch_scores: list[float]
+) -> None:
+    from rankwise.backends.encoders.pair_batches import CPU_TOKENS_PER_BATCH, pair_batches
+
+    onnx = backend(tiny_cross_encoder, onnx_dir, backend="onnx", precision="fp32")
+    exact = CrossEncoderBackend(tiny_cross_encoder, max_length=128)
+    assert onnx.max_tokens_per_batch == exact.max_tokens_per_batch == CPU_TOKENS_PER_BATCH  # type: ignore[attr-defined]
+    assert CrossEncoderBackend(tiny_cross_encoder, max_length=128, max_tokens_per_batch=99).max_tokens_per_batch == 99
+    long_docs = [" ".join(["cats eat fish and dogs bark"] * 20)] * 40  # ~120-token pairs: 8 rows a batch, not 16
+    shapes = [
+        b.arrays["input_ids"].shape
+        for b in pair_batches(
+            exact.model.tokenizer,
+            [(QUERY, d) for d in long_docs],
+            max_length=128,
+            batch_size=16,
+            max_tokens=CPU_TOKENS_PER_BATCH,
+        )
+    ]
+    assert all(rows * width <= CPU_TOKENS_PER_BATCH for rows, width in shapes)
+    assert sum(rows for rows, _ in shapes) == 40
+    assert max(rows for rows, _ in shapes) < 16
+    assert exact.score(QUERY, DOCS) == pytest.approx(torch_scores, abs=1e-4)
+
+
 def test_modes_through_the_reranker(tiny_cross_encoder: str, onnx_dir: Path) -> None:
     options = {"backend": "onnx", "precision": "fp32", "onnx_cache_dir": str(onnx_dir)}
     onnx = Reranker(f"cross-encoder:{tiny_cross_encoder}", max_length=128, backend_options=options)

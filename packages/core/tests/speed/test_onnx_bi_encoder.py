@@ -53,6 +53,38 @@ def test_minilm_matches_sentence_transformers_fp32(minilm_path: str, onnx_cache:
     np.testing.assert_allclose(one, expected[:1], atol=1e-4)
 
 
+def test_the_minilm_export_has_fused_attention(minilm_path: str, onnx_cache: Path) -> None:
+    import onnx
+
+    encoder = OnnxSentenceEncoder(minilm_path, onnx_cache_dir=onnx_cache)
+    manifest = json.loads((encoder.directory / MANIFEST).read_text())
+    ops = {node.op_type for node in onnx.load(str(encoder.directory / "model.onnx")).graph.node}
+    assert manifest["fused"] is True
+    assert "Attention" in ops
+    assert "Softmax" not in ops
+
+
+def test_a_token_budget_cuts_batches_and_changes_no_embedding(minilm_path: str, onnx_cache: Path) -> None:
+    encoder = OnnxSentenceEncoder(minilm_path, onnx_cache_dir=onnx_cache)
+    widths: list[tuple[int, int]] = []
+    real_run = encoder._session.run
+
+    def recording_run(names: object, feeds: dict[str, np.ndarray]) -> object:
+        widths.append(feeds["input_ids"].shape)
+        return real_run(names, feeds)
+
+    unlimited = encoder.encode(SENTENCES, batch_size=32, max_tokens=None)
+    encoder._session.run = recording_run  # type: ignore[method-assign]
+    try:
+        budgeted = encoder.encode(SENTENCES, batch_size=32, max_tokens=64)
+    finally:
+        del encoder._session.run
+    assert sum(rows for rows, _ in widths) == len(SENTENCES)
+    assert len(widths) > 1
+    assert all(rows == 1 or rows * width <= 64 for rows, width in widths)  # one over-long text still gets a batch
+    np.testing.assert_allclose(budgeted, unlimited, atol=1e-5)
+
+
 def test_tiny_random_bert_matches_sentence_transformers(tiny_bi: str, onnx_cache: Path) -> None:
     from sentence_transformers import SentenceTransformer
 

@@ -20,7 +20,7 @@ from rankwise.backends.encoders.cross_encoder_modes import (
     warn_if_bf16_is_emulated,
 )
 from rankwise.backends.encoders.model_source import check_device, quiet_progress_bars, resolve_model_source
-from rankwise.backends.encoders.pair_batches import pair_batches
+from rankwise.backends.encoders.pair_batches import CPU_TOKENS_PER_BATCH, pair_batches
 
 
 class CrossEncoderBackend(CrossEncoderScores):
@@ -31,7 +31,9 @@ class CrossEncoderBackend(CrossEncoderScores):
     applies the model's own activation (``sigmoid`` for the usual one-label
     rerankers, so scores lie in [0, 1]) unless told otherwise. Pairs are tokenized
     once per call and batched by token length, each batch padded to its own
-    longest pair. Build it through a spec to get the measured CPU default (ONNX
+    longest pair and holding at most ``batch_size`` pairs and, when set,
+    ``max_tokens_per_batch`` padded tokens (unset: `CPU_TOKENS_PER_BATCH` on a
+    CPU, no token limit on an accelerator). Build it through a spec to get the measured CPU default (ONNX
     fp32); ask for this class's modes by name:
 
     >>> from rankwise import Reranker
@@ -83,6 +85,8 @@ class CrossEncoderBackend(CrossEncoderScores):
             "sigmoid" if self.num_labels == 2 or isinstance(default, torch.nn.Sigmoid) else "none"
         )
         self._device = self.model.device
+        if max_tokens_per_batch is None and self._device.type == "cpu":
+            self.max_tokens_per_batch = CPU_TOKENS_PER_BATCH
         if precision == "bf16":
             warn_if_bf16_is_emulated(self._device.type)
 

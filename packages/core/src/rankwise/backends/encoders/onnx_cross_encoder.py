@@ -47,7 +47,7 @@ from rankwise.backends.encoders.onnx_export import (
     read_entry_config,
     session_feeds,
 )
-from rankwise.backends.encoders.pair_batches import pair_batches
+from rankwise.backends.encoders.pair_batches import CPU_TOKENS_PER_BATCH, pair_batches
 from rankwise.cpu_features import CpuFeatures
 
 __all__ = [
@@ -195,6 +195,8 @@ class OnnxCrossEncoderBackend(CrossEncoderScores):
     Same scores contract as `CrossEncoderBackend`: the logit (one label) or the
     "relevant" minus "irrelevant" logit (two labels), float32. fp32 matches torch
     within 1e-4; int8 keeps rankings close (measured nDCG@10 in docs/benchmarks.md).
+    A forward pass holds at most ``batch_size`` pairs and ``max_tokens_per_batch``
+    padded tokens (unset: `CPU_TOKENS_PER_BATCH`).
 
     >>> from rankwise import Reranker
     >>> rr = Reranker("cross-encoder:path/to/model", backend_options={"backend": "onnx", "precision": "int8"})
@@ -227,7 +229,8 @@ class OnnxCrossEncoderBackend(CrossEncoderScores):
             warn_if_u8s8_saturates()
         source = resolve_model_source(model, revision=revision)
         transformers = require("transformers", extra="onnx", purpose="the ONNX cross-encoder backend")
-        self._keep_settings(f"cross-encoder:{model}#onnx-{precision}", precision, batch_size, max_tokens_per_batch)
+        tokens_per_batch = CPU_TOKENS_PER_BATCH if max_tokens_per_batch is None else max_tokens_per_batch
+        self._keep_settings(f"cross-encoder:{model}#onnx-{precision}", precision, batch_size, tokens_per_batch)
         self.directory = entry_dir(source.name, onnx_cache_dir, revision=revision)
         load = {"trust_remote_code": trust_remote_code, **source.load_kwargs()}
         load |= {"revision": revision} if revision is not None else {}
