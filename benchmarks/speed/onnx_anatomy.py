@@ -4,9 +4,13 @@ For the benchmark model on the mixed 1x100 workload (``benchmarks.speed.data``):
 
 - ``fusion``: the operator counts of the exported fp32 graph (did ONNX Runtime's BERT fusion produce
   ``Attention``/``SkipLayerNormalization``/``BiasGelu``, or is attention still separate MatMuls/Softmax);
-- ``padding``: real tokens / padded tokens of the batches the backend actually runs, at the default
-  ``batch_size`` 16 and without length bucketing (the pairs' own order), so the share of wasted work is known;
-- ``batch_size``: seconds for the 100 pairs at batch sizes 1, 4, 8, 16, 32 (median of ``--rounds``);
+- ``padding``: real tokens / padded tokens of the batches the backend actually runs (length-bucketed, at its
+  default ``batch_size`` and CPU token budget), and without length bucketing at ``batch_size`` rows (the
+  pairs' own order), so the share of wasted work is known;
+- ``batch_size``: seconds for the 100 pairs at batch sizes 1, 4, 8, 16, 32 with no token budget (median of
+  ``--rounds``);
+- ``tokens_per_batch``: the same at token budgets 256 to 4,096 (``max_tokens_per_batch``, batch size 64), the
+  default being ``CPU_TOKENS_PER_BATCH``;
 - ``threads``: ONNX Runtime intra-op threads 1 and 2, alone and with a second session in a second thread
   running at the same time (what a fusion of two local models does), so oversubscription shows.
 
@@ -39,12 +43,14 @@ def fused_operators(model_path: str) -> dict[str, int]:
     return dict(collections.Counter(node.op_type for node in graph.node).most_common())
 
 
-def padding(tokenizer: Any, query: str, docs: list[str], batch_size: int, max_length: int) -> dict[str, float]:
+def padding(
+    tokenizer: Any, query: str, docs: list[str], batch_size: int, max_length: int, max_tokens: int | None
+) -> dict[str, float]:
     from rankwise.backends.encoders.pair_batches import pair_batches
 
     pairs = [(query, d) for d in docs]
     real = padded = 0
-    for batch in pair_batches(tokenizer, pairs, max_length=max_length, batch_size=batch_size):
+    for batch in pair_batches(tokenizer, pairs, max_length=max_length, batch_size=batch_size, max_tokens=max_tokens):
         mask = batch.arrays["attention_mask"]
         real += int(mask.sum())
         padded += int(mask.size)
@@ -86,14 +92,22 @@ def measure(model_dir: str, rounds: int) -> dict[str, Any]:
         "load_before": [round(x, 2) for x in os.getloadavg()],
         "model": model_dir,
         "fusion": fused_operators(str(backend.model_path)),
-        "padding": padding(backend.tokenizer, query, docs, backend.batch_size, backend.max_length),
+        "padding": padding(
+            backend.tokenizer, query, docs, backend.batch_size, backend.max_length, backend.max_tokens_per_batch
+        ),
+        "default_tokens_per_batch": backend.max_tokens_per_batch,
         "batch_size": {},
+        "tokens_per_batch": {},
         "threads": {},
     }
     for size in (1, 4, 8, 16, 32):
-        sized = OnnxCrossEncoderBackend(model_dir, batch_size=size)
+        sized = OnnxCrossEncoderBackend(model_dir, batch_size=size, max_tokens_per_batch=10**9)
         out["batch_size"][str(size)] = _median_seconds(lambda b=sized: b.score(query, docs), rounds)
         print(f"  batch {size}: {out['batch_size'][str(size)]:.2f}s", file=sys.stderr, flush=True)
+    for tokens in (256, 512, 768, 1024, 1536, 2048, 4096):
+        budgeted = OnnxCrossEncoderBackend(model_dir, batch_size=64, max_tokens_per_batch=tokens)
+        out["tokens_per_batch"][str(tokens)] = _median_seconds(lambda b=budgeted: b.score(query, docs), rounds)
+        print(f"  {tokens} tokens: {out['tokens_per_batch'][str(tokens)]:.2f}s", file=sys.stderr, flush=True)
     for threads in (1, 2):
         alone = OnnxCrossEncoderBackend(model_dir, num_threads=threads)
         other = OnnxCrossEncoderBackend(model_dir, num_threads=threads)
