@@ -338,11 +338,13 @@ def table(runs: list[dict[str, Any]], comparisons: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def rate(runs: list[dict[str, Any]]) -> float:
+    """Requests per second over the runs together."""
+    return sum(r["requests"] for r in runs) / sum(r["seconds"] for r in runs)
+
+
 def compare(on: list[dict[str, Any]], off: list[dict[str, Any]]) -> dict[str, Any]:
     """Batching on vs off: the ratio of the summed throughput and of CPU per request, and each repeat's ratio."""
-
-    def rate(runs: list[dict[str, Any]]) -> float:
-        return sum(r["requests"] for r in runs) / sum(r["seconds"] for r in runs)
 
     def cpu(runs: list[dict[str, Any]]) -> float:
         return sum(r["server_cpu_s"] for r in runs) / max(1, sum(r["requests"] for r in runs))
@@ -420,8 +422,7 @@ def main() -> None:
                 runs.append(run)
                 by_mode[batching].append(run)
         comparisons[label] = compare(by_mode[True], by_mode[False])
-        off_rate = sum(r["requests"] for r in by_mode[False]) / sum(r["seconds"] for r in by_mode[False])
-        off_percent = 100 * gflop * off_rate / peak["best_gflops"]
+        off_percent = 100 * gflop * rate(by_mode[False]) / peak["best_gflops"]
         comparisons[label].update(
             gflop_per_request=round(gflop, 2),
             off_percent_of_peak=round(off_percent, 1),

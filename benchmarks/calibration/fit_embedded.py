@@ -133,9 +133,20 @@ def cross_validate(
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Mean over 2 folds of each output's measures on the held-out fold, per collection."""
     xs = {name: matrices(lists, features, first_stage) for name, lists in train.items()}
+    return cross_validate_matrices(train, xs, features, kinds)
+
+
+def cross_validate_matrices(
+    train: dict[str, Lists],
+    xs: dict[str, list[np.ndarray]],
+    features: list[str],
+    kinds: list[str],
+    outputs: tuple[str, ...] = OUTPUTS,
+) -> dict[str, dict[str, dict[str, float]]]:
+    """`cross_validate` on feature matrices already built (one per query of each train collection)."""
     ys = {name: labels_of(lists.collected) for name, lists in train.items()}
     results: dict[str, dict[str, dict[str, float]]] = {}
-    for output in OUTPUTS:
+    for output in outputs:
         per: dict[str, list[dict[str, float]]] = {name: [] for name in train}
         for fold in (0, 1):
             fit_x = [x for name in train for i, x in enumerate(xs[name]) if i % 2 != fold]
