@@ -3,7 +3,8 @@
 Standard profile on an idle 2-core CPU: the mixed 1x100 workload with every contender, the ~150-word
 1x100 workload with the fastest natives and rankwise's modes, int8 ranking fidelity on SciFact (all 300 test
 queries x BM25 top-100, ONNX fp32 against this CPU's int8 format: 20-45 min the first time, then read from
-``.cache/bench/int8-fidelity``), the embedded default's load / cold / warm latency, memory and cache checks.
+``.cache/bench/int8-fidelity``; ``--skip fidelity`` and later ``--only-fidelity`` split a run in two), the
+embedded default's load / cold / warm latency, memory and cache checks.
 ``--big`` adds 32x100 and 1x1000 (one round each, about 12 min). The first run also builds the benchmark
 model (``build_model.py``, kept in ``.cache/bench``). Results go to
 ``benchmarks/results/speed/latest-<cpu class>.json`` (``benchmarks.speed.cpu_class``) and the Speed chapter
@@ -155,6 +156,11 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="re-measure only the embedded default, keep the rest of this CPU class's results",
     )
+    parser.add_argument(
+        "--only-fidelity",
+        action="store_true",
+        help="measure only the int8 / default-vs-exact fidelity (after a run with --skip fidelity), keep the rest",
+    )
     return parser.parse_args()
 
 
@@ -198,6 +204,22 @@ def default_note(mixed: dict[str, Any], fid: dict[str, Any] | None) -> str:
     return note + '. Exact mode: `{"backend": "torch", "precision": "fp32"}`.'
 
 
+def fidelity(args: argparse.Namespace, model_dir: str, cpu_class: str) -> dict[str, Any]:
+    """int8 (this CPU's format) and the default against the exact mode on SciFact test, saved per CPU class."""
+    from rankwise.backends.encoders.onnx_cross_encoder import int8_format_for
+    from rankwise.cpu_features import cpu_features
+
+    fid = int8_fidelity(
+        model_dir,
+        n_queries=args.fidelity_queries,
+        depth=args.fidelity_depth,
+        formats=[int8_format_for(cpu_features()).name],
+        exact=True,
+    )
+    int8_fidelity_path(cpu_class).write_text(json.dumps(fid, indent=1) + "\n")
+    return fid
+
+
 def best_peaks(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """The peak is the best seen in the run: the higher of the measurements before and after the rounds."""
     return {k: max(before[k], after[k], key=lambda p: p["best_gflops"]) for k in before}
@@ -210,6 +232,16 @@ def main() -> None:
     if args.only_embedded:
         results = json.loads(path.read_text())
         results["embedded"] = embedded(args.embedded_rounds)
+        path.write_text(json.dumps(results, indent=1) + "\n")
+        write_doc(results)
+        return
+
+    if args.only_fidelity:
+        results = json.loads(path.read_text())
+        model_dir = args.model or str(ROOT / results["model"]["dir"])
+        fid = fidelity(args, model_dir, cpu["class"])
+        mixed = next(row for row in results["speed"] if row["workload"] == "mixed-1x100")
+        results["default_mode_note"] = default_note(mixed, fid)
         path.write_text(json.dumps(results, indent=1) + "\n")
         write_doc(results)
         return
@@ -240,19 +272,7 @@ def main() -> None:
     for row in speed:  # each contender against the best peak of its arithmetic in the run
         for eff in row["efficiency"].values():
             eff["fraction_of_peak"] = eff["gflops"] / peak[eff["peak"]]["best_gflops"]
-    fid = None
-    if "fidelity" not in args.skip:
-        from rankwise.backends.encoders.onnx_cross_encoder import int8_format_for
-        from rankwise.cpu_features import cpu_features
-
-        fid = int8_fidelity(
-            model_dir,
-            n_queries=args.fidelity_queries,
-            depth=args.fidelity_depth,
-            formats=[int8_format_for(cpu_features()).name],
-            exact=True,
-        )
-        int8_fidelity_path(cpu["class"]).write_text(json.dumps(fid, indent=1) + "\n")
+    fid = None if "fidelity" in args.skip else fidelity(args, model_dir, cpu["class"])
     results["default_mode_note"] = default_note(speed[0], fid)
     if "embedded" not in args.skip:
         results["embedded"] = embedded(args.embedded_rounds)
