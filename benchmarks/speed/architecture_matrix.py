@@ -1,8 +1,9 @@
 """The architecture matrix as a table: max |logit - sentence-transformers predict| per architecture and mode.
 
 Builds the test suite's tiny random models (``packages/core/tests/architectures/tiny_models.py``), runs each
-through every cross-encoder mode on the same 8 pairs, and writes ``benchmarks/results/speed/architecture_matrix.json``
-(with this CPU's model and flags) and a Markdown table on stdout. A mode that cannot run an architecture shows
+through every cross-encoder mode on the same 8 pairs, and writes
+``benchmarks/results/speed/architecture_matrix-<cpu class>.json`` (one file per CPU class, with the CPU's model
+and flags: a run on one class never overwrites another's) and a Markdown table on stdout. A mode that cannot run an architecture shows
 the rankwise error it raised. Run: ``python -m benchmarks.speed.architecture_matrix``.
 """
 
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.speed.cpu_class import cpu_record
 from benchmarks.speed.data import ROOT
 
 TESTS = ROOT / "packages" / "core" / "tests"
@@ -38,7 +40,6 @@ def matrix(workdir: Path) -> dict[str, Any]:
 
     from rankwise.backends.base import BackendConfig
     from rankwise.backends.encoders.cross_encoder_factory import cross_encoder_from_spec
-    from rankwise.cpu_features import cpu_features
     from rankwise.errors import RankwiseError
 
     tiny = load_module(TESTS / "architectures" / "tiny_models.py", "architecture_tiny_models")
@@ -60,10 +61,14 @@ def matrix(workdir: Path) -> dict[str, Any]:
             delta = float(np.max(np.abs(scores - reference)))
             rows[name][mode] = {"max_abs_diff": delta, "relative_to_spread": delta / spread, "ran_as": backend.name}
     return {
-        "cpu": cpu_features().as_record(),
+        "cpu": cpu_record(),
         "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "rows": rows,
     }
+
+
+def result_path(cpu_class: str) -> Path:
+    return ROOT / "benchmarks" / "results" / "speed" / f"architecture_matrix-{cpu_class}.json"
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -88,7 +93,7 @@ def markdown(result: dict[str, Any]) -> str:
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         result = matrix(Path(scratch))
-    out = ROOT / "benchmarks" / "results" / "speed" / "architecture_matrix.json"
+    out = result_path(result["cpu"]["class"])
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(markdown(result))
 
