@@ -20,23 +20,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import platform
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
-
-def cpu() -> str:
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
-    flags_line = next((line for line in info.splitlines() if line.startswith("flags")), "")
-    flags = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile") if f" {f}" in flags_line]
-    return f"{model} ({platform.machine()}; flags: {', '.join(flags) or 'none of avx2/avx512'})"
+from benchmarks.speed.cpu_class import cpu_line  # noqa: E402
 
 
 def metadata(i: int) -> dict[str, Any]:
@@ -146,7 +141,7 @@ def main() -> None:
     lines = [
         f"## Copy cost per call, {args.docs} documents (median of {args.rounds} calls)",
         "",
-        f"CPU: {cpu()}. Commit {commit.strip()}. Command: `.venv/bin/python benchmarks/adapter_copy_cost.py"
+        f"CPU: {cpu_line()}. Commit {commit.strip()}. Command: `.venv/bin/python benchmarks/adapter_copy_cost.py"
         f" --docs {args.docs} --rounds {args.rounds}`",
         "",
         "| documents | shared (before), µs | independent copies (now), µs | added, µs | added per document, µs |",

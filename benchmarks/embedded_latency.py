@@ -24,7 +24,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.speed.cpu_class import cpu_record  # noqa: E402
+
 RUNTIMES: dict[str, dict[str, Any]] = {
     "onnx": {"runtime": "onnx", "precision": "fp32"},
     "torch-fp32": {"runtime": "torch", "precision": "fp32"},
@@ -101,17 +103,6 @@ print(json.dumps(out))
 """
 
 
-def cpu() -> dict[str, Any]:
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")), "")
-    flags_line = next((ln.split(":", 1)[1].split() for ln in info.splitlines() if ln.startswith("flags")), [])
-    return {
-        "model": model or platform.processor(),
-        "logical_cpus": os.cpu_count(),
-        "flags": {f: f in flags_line for f in FLAGS},
-    }
-
-
 def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -168,7 +159,7 @@ def run(
 ) -> dict[str, Any]:
     results: dict[str, Any] = {
         "when": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": cpu(),
+        "cpu": cpu_record(),
         "versions": versions(),
         "workload": "embedded default, 1 query x 100 SciFact abstracts cut to 20-400 words (mixed-1x100)",
         "load_average_before": load_average(),

@@ -15,7 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.embedded_latency import cpu, versions  # noqa: E402
+from benchmarks.embedded_latency import versions  # noqa: E402
+from benchmarks.speed.cpu_class import cpu_record  # noqa: E402
 
 
 def main() -> None:
@@ -39,7 +40,7 @@ def main() -> None:
     got = OnnxSentenceEncoder(path).encode(texts, batch_size=32)
     gaps = np.abs(1.0 - np.sum(got * expected, axis=1))
     out = {
-        "cpu": cpu(),
+        "cpu": cpu_record(),
         "versions": versions(),
         "texts": len(texts),
         "max_cosine_gap": float(gaps.max()),

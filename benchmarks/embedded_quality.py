@@ -25,7 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.embedded_latency import cpu, load_average, versions  # noqa: E402
+from benchmarks.embedded_latency import load_average, versions  # noqa: E402
+from benchmarks.speed.cpu_class import cpu_record  # noqa: E402
 
 
 def reranker(runtime: str, length: int, cache_dir: str | None) -> Any:
@@ -74,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     out: dict[str, Any] = {
         "when": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": cpu(),
+        "cpu": cpu_record(),
         "versions": versions(),
         "dataset": args.dataset.name,
         "split": args.split,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -21,6 +20,9 @@ from typing import Any
 import pyterrier as pt
 from ir_measures import AP, RR, nDCG
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.speed.cpu_class import cpu_line
 from rankwise import Reranker
 from rankwise.evaluation.beir import BeirDataset, load_beir
 from rankwise.evaluation.run import candidates, evaluate
@@ -60,20 +62,6 @@ def crosscheck(data: BeirDataset, reranker: Reranker, *, depth: int = 100) -> di
         "abs_difference": diff,
         "max_abs_difference": max(d for per in diff.values() for d in per.values()),
     }
-
-
-def cpu_line() -> str:
-    """The CPU model and the vector-ISA flags that matter for these kernels."""
-    model, flags = platform.processor(), set[str]()
-    with open("/proc/cpuinfo") as handle:
-        for line in handle:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    wanted = ["avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile"]
-    return f"{model}; flags: {', '.join(f for f in wanted if f in flags)}"
 
 
 def main(argv: list[str] | None = None) -> int:

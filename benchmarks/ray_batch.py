@@ -26,7 +26,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from serve_load import cpu, cross_encoder_dir, load_texts  # noqa: E402
+from serve_load import cross_encoder_dir, load_texts  # noqa: E402
+
+from benchmarks.speed.cpu_class import cpu_line, cpu_record  # noqa: E402
 
 OUT = REPO / "benchmarks" / "results" / "serve" / "ray_batch"
 
@@ -108,7 +110,7 @@ def main() -> None:
     finally:
         ray.shutdown()
     report = {
-        "cpu": cpu(),
+        "cpu": cpu_record(),
         "settings": vars(args),
         "model": "MiniLM-L6 body, untrained one-logit head (benchmarks/serve_load.py), ONNX fp32",
         "results": results,
@@ -119,7 +121,7 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [
-        f"CPU: {report['cpu']['model']} ({report['cpu']['cores']} cores; flags: {', '.join(report['cpu']['flags'])}); "
+        f"CPU: {cpu_line(report['cpu'])}; "
         f"{args.rows} rows × {args.docs} documents (≤{args.doc_words} words); ray.init(num_cpus=2); load average "
         f"{report['load_average_before'][0]} → {report['load_average_after'][0]}; finished {report['finished_utc']} UTC.",
         "",

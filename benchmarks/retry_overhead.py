@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import platform
 import statistics
 import sys
 import time
@@ -29,9 +28,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "packages" / "core" / "tests" / "api"))
+sys.path.insert(0, str(REPO))
 
 from rerank_api_server import FakeRerankServer  # noqa: E402  (the tests' server)
 
+from benchmarks.speed.cpu_class import cpu_line  # noqa: E402
 from rankwise import Reranker  # noqa: E402
 from rankwise.retry import RetryPolicy, call_with_retry  # noqa: E402
 
@@ -67,18 +68,6 @@ def _distinct_calls(rr: Reranker) -> Callable[[], object]:
     return lambda: rr.rerank(f"q {next(counter)}", DOCS)  # a new query each call: no cache hits
 
 
-def cpu() -> str:
-    model, flags = platform.processor() or "unknown", ""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        model = next(line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name"))
-        have = next(line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags"))
-        flags = " ".join(f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile") if f in have)
-    except (OSError, StopIteration):
-        pass
-    return f"{model}; flags: {flags}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300)
@@ -108,7 +97,7 @@ def main() -> None:
     finally:
         stop.set()
         process.join(timeout=10)
-    print(f"CPU: {cpu()}\n")
+    print(f"CPU: {cpu_line()}; load average {os.getloadavg()[0]:.1f}\n")
     print("| what | median per call | fastest call |\n|---|---|---|")
     for label, (median, fastest) in rows:
         print(f"| {label} | {median:,.0f} µs | {fastest:,.0f} µs |")

@@ -32,7 +32,9 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serve_load import RESULTS, cpu, cross_encoder_dir, load_texts, request_body, tiny_cross_encoder_dir
+from serve_load import RESULTS, cross_encoder_dir, load_texts, request_body, tiny_cross_encoder_dir
+
+from benchmarks.speed.cpu_class import cpu_line, cpu_record
 
 
 def timed(work: Callable[[], Any], rounds: int) -> tuple[float, float, Any]:
@@ -154,7 +156,7 @@ def main() -> None:
         )
         print(name, r, flush=True)
     report = {
-        "cpu": cpu(),
+        "cpu": cpu_record(),
         "settings": {k: v for k, v in vars(args).items() if k != "out"},
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
@@ -162,7 +164,7 @@ def main() -> None:
         "finished_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
     }
     lines = [
-        f"CPU: {report['cpu']['model']} ({report['cpu']['cores']} cores; flags: {', '.join(report['cpu']['flags'])}); "
+        f"CPU: {cpu_line(report['cpu'])}; "
         f"{args.requests} requests × {args.docs} documents (≤{args.doc_words} words), batches of ≤{args.max_batch_pairs} "
         f"pairs, best of {args.rounds}; load average {report['load_average_before'][0]} → {report['load_average_after'][0]}; "
         f"finished {report['finished_utc']} UTC.",

@@ -42,7 +42,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import signal
 import socket
@@ -58,17 +57,12 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from benchmarks.speed.cpu_class import cpu_line, cpu_record  # noqa: E402
+
 RESULTS = REPO / "benchmarks" / "results" / "serve"
 SCIFACT = REPO.parent / "shared" / "datasets" / "scifact"
 CE_DIR = REPO / ".cache" / "serve-load" / "minilm-l6-untrained-head"
-FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile")
-
-
-def cpu() -> dict[str, Any]:
-    info = Path("/proc/cpuinfo").read_text()
-    model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")), "")
-    flags = set(next((ln.split(":", 1)[1].split() for ln in info.splitlines() if ln.startswith("flags")), []))
-    return {"model": model or platform.processor(), "cores": os.cpu_count(), "flags": [f for f in FLAGS if f in flags]}
 
 
 def cross_encoder_dir() -> Path:
@@ -429,7 +423,7 @@ def main() -> None:
             bound=round(100 / off_percent, 2) if off_percent else None,
         )
     report = {
-        "cpu": cpu(),
+        "cpu": cpu_record(),
         "settings": {k: v for k, v in vars(args).items() if k != "out"},
         "ort_fp32_peak": peak,
         "runs": [{k: v for k, v in r.items() if k != "answers"} for r in runs],
@@ -440,7 +434,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     header = (
-        f"CPU: {report['cpu']['model']} ({report['cpu']['cores']} cores; flags: {', '.join(report['cpu']['flags'])}); "
+        f"CPU: {cpu_line(report['cpu'])}; "
         f"{args.clients} clients, {args.docs} documents of ≤{args.doc_words} words per request, {args.duration:g} s per run, "
         f"max {args.max_batch_pairs} pairs / {args.max_wait_ms:g} ms per batch; finished {report['finished_utc']} UTC.\n\n"
     )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import platform
-import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from data import DATASETS, Collected, load_collection  # type: ignore[import-not-found]
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from benchmarks.speed.cpu_class import cpu_record
 from rankwise.calibration import Calibration, RawTerm
 from rankwise.calibration.metrics import brier_score, expected_calibration_error, top_k
 from rankwise.evaluation import BeirDataset, compute_metrics
@@ -91,25 +93,9 @@ def threshold_metrics(
 
 
 def cpu() -> dict[str, object]:
-    """The CPU model and its SIMD flags, recorded with every result."""
-    model, flags = platform.processor(), set()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    break
-    except OSError:
-        pass
-    wanted = ["avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile", "amx_int8"]
+    """This machine's CPU record (`benchmarks.speed.cpu_class.cpu_record`) and load average, kept with every result."""
     try:
         load = Path("/proc/loadavg").read_text().split()[:3]
     except OSError:
         load = []
-    try:
-        count = int(subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout.strip())
-    except (OSError, ValueError, subprocess.CalledProcessError):
-        count = 0
-    return {"model": model, "flags": [f for f in wanted if f in flags], "logical_cpus": count, "loadavg": load}
+    return {**cpu_record(), "loadavg": load}

@@ -30,6 +30,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -198,6 +199,13 @@ def table(results: list[dict[str, object]]) -> str:
     return "\n".join(rows)
 
 
+def described(record: dict[str, Any]) -> str:
+    """The machine a result was measured on, from its own record (flags: a list in older results, a dict now)."""
+    flags = record["flags"]
+    names = [f for f, has in flags.items() if has] if isinstance(flags, dict) else list(flags)
+    return f"{record['model']} ({', '.join(names)}), {record['logical_cpus']} logical CPUs"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help=f"collections (default: {list(TEST)})")
@@ -231,11 +239,11 @@ def main() -> int:
         (RESULTS / "examples.json").write_text(
             json.dumps({"examples": ex, "cpu": machine, "date": stamp}, indent=1) + "\n", encoding="utf-8"
         )
-    flags = ", ".join(machine["flags"])  # type: ignore[arg-type]
     stamps = sorted({str(r["date"]) for r in results})
     loads = "; ".join(f"{r['collection']}: {' '.join(r['cpu']['loadavg'])}" for r in results)  # type: ignore[index]
+    machines = sorted({described(r["cpu"]) for r in results}) or [described(machine)]  # type: ignore[arg-type]
     text = (
-        f"Run {', '.join(stamps) or stamp} on {machine['model']} ({flags}), {machine['logical_cpus']} logical CPUs "
+        f"Run {', '.join(stamps) or stamp} on {'; '.join(machines)} "
         f"(load average at the end of each: {loads}; the figures do not depend on speed). Command: "
         "`.venv/bin/python benchmarks/calibration/measure.py`. Cosines encoded in bf16 (see docs/calibration.md).\n\n"
         + table(results)

@@ -73,3 +73,14 @@ def cpu_record() -> dict[str, Any]:
         "logical_cpus": os.cpu_count(),
         **features.as_record(),
     }
+
+
+def cpu_line(record: dict[str, Any] | None = None) -> str:
+    """One line for a result's header: the section title and the tracked flags this CPU has.
+
+    >>> cpu_line({"title": "AMD EPYC, AVX2 only", "flags": {"avx2": True, "fma": True, "avx512f": False}})
+    'AMD EPYC, AVX2 only; flags: avx2, fma'
+    """
+    record = record or cpu_record()
+    present = [flag for flag, has in record["flags"].items() if has]
+    return f"{record['title']}; flags: {', '.join(present) or 'none tracked'}"
