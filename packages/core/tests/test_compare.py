@@ -126,6 +126,32 @@ def test_compare_writes_markdown_html_json_png_and_runs(tiny: Path, tmp_path: Pa
     assert float(next(iter(measured.values()))) == pytest.approx(report.models[0].metrics["nDCG@10"])
 
 
+def test_plot_labels_stay_inside_the_axes() -> None:
+    """The slowest model's label is drawn left of its point, inside the axes (drawn right of it, a long spec
+    ran past the plot area, and tight_layout shrank the axes to 60% of the figure to make room)."""
+    from matplotlib import pyplot
+
+    from rankwise.evaluation.compare import CompareReport, ModelResult
+
+    def model(spec: str, ndcg: float, p50: float) -> ModelResult:
+        return ModelResult(spec, {"nDCG@10": ndcg}, {"p50": p50, "p95": p50, "mean": p50})
+
+    slow = "cross-encoder:/some/where/models/minilm-l6-cross-encoder-fully-trained"
+    report = CompareReport(
+        "scifact", "test", 100, 100, "BM25", {"nDCG@10": 0.66},
+        [model("lexical", 0.62, 9.0), model("embedded", 0.69, 17.0), model(slow, 0.67, 3600.0)],
+    )  # fmt: skip
+    figure = report.plot_figure()
+    try:
+        renderer = figure.canvas.get_renderer()
+        axes = figure.axes[0]
+        assert {t.get_text() for t in axes.texts} >= {"lexical", "embedded"}
+        for text in axes.texts:
+            assert text.get_window_extent(renderer).x1 <= axes.bbox.x1, text.get_text()
+    finally:
+        pyplot.close(figure)
+
+
 def test_compare_rejects_bad_arguments(tiny: Path) -> None:
     with pytest.raises(ValueError, match="at least one model"):
         compare(tiny, [])

@@ -301,12 +301,22 @@ class CompareReport:
 
     def plot_png(self) -> bytes:
         """nDCG@10 against p50 latency per query, the Pareto frontier marked, as PNG bytes (matplotlib)."""
+        pyplot = require("matplotlib.pyplot", extra="compare", purpose="the plot of rankwise compare")
+        figure = self.plot_figure()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        pyplot.close(figure)
+        return buffer.getvalue()
+
+    def plot_figure(self) -> Any:
+        """The plot as a matplotlib ``Figure`` (Agg backend; close it with ``pyplot.close``)."""
         matplotlib = require("matplotlib", extra="compare", purpose="the plot of rankwise compare")
         matplotlib.use("Agg")
         pyplot = require("matplotlib.pyplot", extra="compare", purpose="the plot of rankwise compare")
         points = self.points()
         front = self.pareto()
         figure, axes = pyplot.subplots(figsize=(7.5, 4.5), dpi=110)
+        slowest = max((max(lat, 1e-3) for _, lat in points.values()), default=0.0)
         for name, (quality, latency) in points.items():
             on_front = name in front
             axes.scatter(
@@ -318,11 +328,13 @@ class CompareReport:
                 zorder=3,
             )
             label = short_label(name)
+            rightmost = max(latency, 1e-3) >= slowest  # its label goes left of it, inside the axes
             axes.annotate(
                 label if len(label) <= 40 else label[:37] + "...",
                 (max(latency, 1e-3), quality),
                 textcoords="offset points",
-                xytext=(6, 4),
+                xytext=(-6, 4) if rightmost and len(points) > 1 else (6, 4),
+                horizontalalignment="right" if rightmost and len(points) > 1 else "left",
                 fontsize=8,
             )
         if len(front) > 1:
@@ -347,10 +359,7 @@ class CompareReport:
         axes.grid(True, alpha=0.3)
         axes.legend(fontsize=8, loc="best")
         figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        pyplot.close(figure)
-        return buffer.getvalue()
+        return figure
 
     def html(self, png: bytes | None = None) -> str:
         """A self-contained HTML page: the table, the recommendation, the plot as a base64 PNG, the notes."""
