@@ -41,7 +41,10 @@ def score_mode(
 
     ``mode``: "fp32" (ONNX fp32, the default), "torch-fp32" (the exact mode) or an int8 format.
     """
-    path = CACHE / f"{key}-{mode}.json"
+    from rankwise.backends.encoders.onnx_cross_encoder import INT8_RECIPE
+
+    recipe = "" if mode in ("fp32", "torch-fp32") else f"-int8{INT8_RECIPE}"  # fp32 scores outlive a recipe change
+    path = CACHE / f"{key}-{mode}{recipe}.json"
     if path.exists():
         saved = json.loads(path.read_text())
         return saved["run"], float(saved["seconds"])
@@ -69,9 +72,16 @@ def score_mode(
     return run, seconds
 
 
-def measure(model_dir: str, *, n_queries: int, depth: int, formats: list[str], exact: bool = False) -> dict[str, Any]:
+def cache_key(model_dir: str, n_queries: int, depth: int) -> str:
+    """What the cached scores of `score_mode` are keyed by: the model's content, the candidates and the CPU class
+    (int8 modes add the quantization recipe, `score_mode`)."""
     from rankwise.backends.encoders.model_identity import model_fingerprint
-    from rankwise.backends.encoders.onnx_cross_encoder import INT8_RECIPE, int8_format_for
+
+    return f"{model_fingerprint(model_dir)}-q{n_queries}-d{depth}-{cpu_record()['class']}"
+
+
+def measure(model_dir: str, *, n_queries: int, depth: int, formats: list[str], exact: bool = False) -> dict[str, Any]:
+    from rankwise.backends.encoders.onnx_cross_encoder import int8_format_for
     from rankwise.cpu_features import cpu_features
 
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
@@ -79,7 +89,7 @@ def measure(model_dir: str, *, n_queries: int, depth: int, formats: list[str], e
     cpu = cpu_record()
     cls = cpu["class"]
     queries, candidates = bm25_candidates(n_queries, depth)
-    key = f"{model_fingerprint(model_dir)}-q{n_queries}-d{depth}-{cls}-{INT8_RECIPE}"
+    key = cache_key(model_dir, n_queries, depth)
     reference, fp32_seconds = score_mode(model_dir, "fp32", queries, candidates, key)
     fp32_ndcg = ndcg10(reference)
     bm25_run = {qid: {did: float(depth - r) for r, (did, _) in enumerate(docs)} for qid, docs in candidates.items()}
