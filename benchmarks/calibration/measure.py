@@ -61,8 +61,15 @@ def auroc(positive: list[float], negative: list[float]) -> float:
     return float(roc_auc_score([1] * len(positive) + [0] * len(negative), positive + negative))
 
 
-def nothing_relevant(lists: Lists, calibration: Calibration, encoder: Encoder) -> dict[str, float | int]:
-    """AUROC of the top score: a query's own list (positive) against a list with none of its relevant documents."""
+def nothing_relevant(
+    lists: Lists, calibration: Calibration, encoder: Encoder, first_step: int = 1
+) -> dict[str, float | int]:
+    """AUROC of the top score: a query's own list (positive) against a list with none of its relevant documents.
+
+    The other list is the first one, ``first_step`` or more queries on in file order (wrapping), that holds
+    none of the query's relevant documents: by default the next such query (`pairing.py` also measures a
+    distant one, half the collection away).
+    """
     c, data = lists.collected, lists.data
     retriever = BM25FirstStage(data.corpus)
     slices = c.lists()
@@ -80,7 +87,7 @@ def nothing_relevant(lists: Lists, calibration: Calibration, encoder: Encoder) -
         j = next(
             (
                 (i + step) % len(slices)
-                for step in range(1, len(slices))
+                for step in range(first_step, first_step + len(slices) - 1)
                 if not relevant[i] & set(c.doc_ids[slices[(i + step) % len(slices)]])
             ),
             None,
