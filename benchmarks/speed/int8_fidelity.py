@@ -59,17 +59,24 @@ def score_mode(
             {"precision": "fp32"} if mode == "fp32" else {"precision": "int8", "int8_format": mode}
         )
         backend = OnnxCrossEncoderBackend(model_dir, max_length=512, **options)
+    run, seconds = rerank_all(backend, queries, candidates)
+    print(f"  {mode}: {sum(len(c) for c in candidates.values())} pairs in {seconds:.0f}s", file=sys.stderr, flush=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"run": run, "seconds": seconds}))
+    return run, seconds
+
+
+def rerank_all(
+    backend: Any, queries: list[tuple[str, str]], candidates: dict[str, Any]
+) -> tuple[dict[str, dict[str, float]], float]:
+    """``{qid: {doc id: logit}}`` of ``backend`` over every query's candidates, and the seconds it took."""
     started = time.perf_counter()
     run: dict[str, dict[str, float]] = {}
     for qid, query in queries:
         docs = candidates[qid]
         scores = backend.score(query, [text for _, text in docs])
         run[qid] = {did: float(s) for (did, _), s in zip(docs, scores, strict=True)}
-    seconds = time.perf_counter() - started
-    print(f"  {mode}: {sum(len(c) for c in candidates.values())} pairs in {seconds:.0f}s", file=sys.stderr, flush=True)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"run": run, "seconds": seconds}))
-    return run, seconds
+    return run, time.perf_counter() - started
 
 
 def cache_key(model_dir: str, n_queries: int, depth: int) -> str:

@@ -27,7 +27,7 @@ from benchmarks.build_model import build
 from benchmarks.speed.cpu_class import cpu_record
 from benchmarks.speed.data import ROOT
 from benchmarks.speed.fidelity import bm25_candidates, ndcg10
-from benchmarks.speed.int8_fidelity import cache_key, compared, score_mode
+from benchmarks.speed.int8_fidelity import cache_key, compared, rerank_all, score_mode
 from rankwise.backends.encoders.onnx_cross_encoder import OnnxCrossEncoderBackend, feed_forward_outputs, quantize_int8
 
 RESULTS = ROOT / "benchmarks" / "results" / "speed"
@@ -105,13 +105,7 @@ def scan(model_dir: str, n_queries: int, names: list[str]) -> dict[str, Any]:
             options = ort.SessionOptions()  # as the backend opens its own graphs
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             backend._session = ort.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
-            started = time.perf_counter()
-            run: dict[str, dict[str, float]] = {}
-            for qid, query in queries:
-                docs = candidates[qid]
-                scores = backend.score(query, [text for _, text in docs])
-                run[qid] = {did: float(x) for (did, _), x in zip(docs, scores, strict=True)}
-            seconds = time.perf_counter() - started
+            run, seconds = rerank_all(backend, queries, candidates)
             row = compared(run, reference)
             out["variants"][name] = {
                 **row,
