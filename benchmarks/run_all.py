@@ -5,7 +5,8 @@ Standard profile on an idle 2-core CPU: the mixed 1x100 workload with every cont
 queries x BM25 top-100, ONNX fp32 against this CPU's int8 format: 20-45 min the first time, then read from
 ``.cache/bench/int8-fidelity``; ``--skip fidelity`` and later ``--only-fidelity`` split a run in two), the
 embedded default's load / cold / warm latency, memory and cache checks.
-``--big`` adds 32x100 and 1x1000 (one round each, about 12 min). The first run also builds the benchmark
+``--big`` adds 32x100 and 1x1000 (one round each, about 12 min; ``--only-big`` times just those and adds
+them to the class's results). The first run also builds the benchmark
 model (``build_model.py``, kept in ``.cache/bench``). Results go to
 ``benchmarks/results/speed/latest-<cpu class>.json`` (``benchmarks.speed.cpu_class``) and the Speed chapter
 of docs/benchmarks.md is rewritten from every class's file: one section per CPU class, never mixed.
@@ -157,6 +158,11 @@ def parse_args() -> argparse.Namespace:
         help="re-measure only the embedded default, keep the rest of this CPU class's results",
     )
     parser.add_argument(
+        "--only-big",
+        action="store_true",
+        help="time only 32x100 and 1x1000 (one round each) and add them to this CPU class's results",
+    )
+    parser.add_argument(
         "--only-fidelity",
         action="store_true",
         help="measure only the int8 / default-vs-exact fidelity (after a run with --skip fidelity), keep the rest",
@@ -164,18 +170,26 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+BIG_WORKLOADS = ("32x100", "1x1000")
+BIG_CONTENDERS = (*BIG_NATIVES, "rankwise onnx fp32", "rankwise onnx int8")
+
+
 def speed_rows(args: argparse.Namespace, model_dir: str) -> list[dict[str, Any]]:
-    data = workloads()
-    native_names = [c.name for c in contenders.NATIVE]
     modes = [c for c in contenders.RANKWISE if c.name != "rankwise default"]
     everyone = [c for c in contenders.NATIVE if c.name != "sentence-transformers rank"] + modes
-    built = build_all(everyone, model_dir)
     plan = [("mixed-1x100", [c.name for c in everyone], args.rounds)]
     if "150w" not in args.skip:
         plan.append(("150w-1x100", [*BIG_NATIVES] + [c.name for c in modes], args.rounds_150w))
     if args.big:
-        for name in ("32x100", "1x1000"):
-            plan.append((name, [*BIG_NATIVES, "rankwise onnx fp32", "rankwise onnx int8"], 1))
+        plan += [(name, list(BIG_CONTENDERS), 1) for name in BIG_WORKLOADS]
+    return timed_rows(plan, everyone, model_dir)
+
+
+def timed_rows(plan: list[tuple[str, list[str], int]], everyone: list[Any], model_dir: str) -> list[dict[str, Any]]:
+    """Each ``(workload, contender names, rounds)`` of ``plan`` timed, with its ratios and model FLOP/s."""
+    data = workloads()
+    native_names = [c.name for c in contenders.NATIVE]
+    built = build_all(everyone, model_dir)
     rows = []
     for name, names, rounds in plan:
         row = time_workload({n: built[n] for n in names}, data[name], rounds=rounds)
@@ -183,6 +197,43 @@ def speed_rows(args: argparse.Namespace, model_dir: str) -> list[dict[str, Any]]
         efficiency(row, model_dir, data[name])
         rows.append(row)
     return rows
+
+
+def big_only(args: argparse.Namespace, path: Path) -> dict[str, Any]:
+    """32x100 and 1x1000 (one round each) added to this class's results, against a peak measured around them."""
+    results: dict[str, Any] = json.loads(path.read_text())
+    model_dir = args.model or str(ROOT / results["model"]["dir"])
+    everyone = [c for c in contenders.NATIVE + contenders.RANKWISE if c.name in BIG_CONTENDERS]
+    started, load_before, before = now(), load_average(), all_peaks()
+    rows = timed_rows([(name, list(BIG_CONTENDERS), 1) for name in BIG_WORKLOADS], everyone, model_dir)
+    peak = best_peaks(before, all_peaks())
+    for row in rows:
+        row.pop("scores")
+        for eff in row["efficiency"].values():
+            eff["fraction_of_peak"] = eff["gflops"] / peak[eff["peak"]]["best_gflops"]
+    results["speed"] = [r for r in results["speed"] if r["workload"] not in BIG_WORKLOADS] + rows
+    results["big"] = {
+        "model": os.path.relpath(model_dir, ROOT),
+        "model_note": model_note(model_dir),
+        "started": started,
+        "finished": now(),
+        "load_before": load_before,
+        "load_after": load_average(),
+        "peak": peak,
+    }
+    earlier = ("32x100 and 1x1000 run only with `--big`", "32x100 and 1x1000: one round each")  # replaced, not stacked
+    results["notes"] = [n for n in results["notes"] if not n.startswith(earlier)] + [big_note(results["big"])]
+    return results
+
+
+def big_note(big: dict[str, Any]) -> str:
+    peak = big["peak"]
+    return (
+        f"32x100 and 1x1000: one round each, measured {big['started']}–{big['finished'][-5:]} UTC with `--only-big` "
+        f"after the rest of this run, on `{big['model']}` ({big['model_note']}); their share of peak is against "
+        f"the peaks measured around them (onnx fp32 {peak['onnx fp32']['best_gflops']:.0f}, onnx int8 "
+        f"{peak['onnx int8']['best_gflops']:.0f}, torch fp32 {peak['torch fp32']['best_gflops']:.0f} GFLOP/s)."
+    )
 
 
 def default_note(mixed: dict[str, Any], fid: dict[str, Any] | None) -> str:
@@ -232,6 +283,12 @@ def main() -> None:
     if args.only_embedded:
         results = json.loads(path.read_text())
         results["embedded"] = embedded(args.embedded_rounds)
+        path.write_text(json.dumps(results, indent=1) + "\n")
+        write_doc(results)
+        return
+
+    if args.only_big:
+        results = big_only(args, path)
         path.write_text(json.dumps(results, indent=1) + "\n")
         write_doc(results)
         return
