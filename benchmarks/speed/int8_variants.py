@@ -118,13 +118,74 @@ def scan(model_dir: str, n_queries: int, names: list[str]) -> dict[str, Any]:
     return out
 
 
+def time_mixed(model_dir: str, names: list[str], rounds: int) -> dict[str, Any]:
+    """Each variant through the whole `Reranker` int8 path against sentence-transformers `predict`, side by side.
+
+    The mixed 1x100 workload of `make bench`, alternating rounds. Each variant gets its own ONNX cache: a copy
+    of the fp32 export with the variant's graph where the backend looks for its int8 file, so it is loaded,
+    batched and run exactly as the shipped recipe is.
+    """
+    import shutil
+
+    from benchmarks.speed.contenders import rankwise, sentence_transformers_predict
+    from benchmarks.speed.data import workloads
+    from benchmarks.speed.timing import time_workload
+    from rankwise.backends.encoders.onnx_cross_encoder import int8_file, int8_format_for
+    from rankwise.cpu_features import cpu_features
+
+    fmt = int8_format_for(cpu_features())
+    fp32 = OnnxCrossEncoderBackend(model_dir, precision="fp32", max_length=512)
+    built = {"sentence-transformers predict": sentence_transformers_predict(model_dir)}
+    with tempfile.TemporaryDirectory() as scratch:
+        for i, name in enumerate(names):
+            cache = Path(scratch) / f"variant-{i}"
+            entry = cache / fp32.directory.name
+            shutil.copytree(fp32.directory, entry, ignore=shutil.ignore_patterns("model.int8-*"))
+            keep = VARIANTS[name](fp32.model_path)
+            quantize_int8(
+                entry / fp32.model_path.name,
+                entry / int8_file(fmt),
+                keep_fp32=keep,
+                weight_type=fmt.weight_type,
+                reduce_range=fmt.reduce_range,
+            )
+            options = {"backend": "onnx", "precision": "int8", "onnx_cache_dir": str(cache)}
+            built[name] = rankwise(options)(model_dir)
+        row = time_workload(built, workloads()["mixed-1x100"], rounds=rounds)
+    predict = row["median_seconds"]["sentence-transformers predict"]
+    return {
+        "workload": row["describe"],
+        "rounds": rounds,
+        "load_average": row["load_average"],
+        "median_seconds": row["median_seconds"],
+        "times_predict": {n: predict / t for n, t in row["median_seconds"].items()},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="a cross-encoder directory (default: build_model.py's, built if absent)")
     parser.add_argument("--queries", type=int, default=10)
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument(
+        "--time-only",
+        type=int,
+        metavar="ROUNDS",
+        help="only time the variants on the mixed 1x100 workload against predict; add it to this class's JSON",
+    )
     args = parser.parse_args()
     model_dir = args.model or str(build())
+    if args.time_only:
+        path = RESULTS / f"int8_variants-{cpu_record()['class']}.json"
+        results = json.loads(path.read_text()) if path.exists() else {"cpu": cpu_record(), "model": model_dir}
+        started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        results["speed_mixed_1x100"] = {
+            **time_mixed(model_dir, args.variants, args.time_only),
+            "measured": f"{started} – {time.strftime('%H:%M UTC', time.gmtime())}",
+        }
+        path.write_text(json.dumps(results, indent=1) + "\n")
+        print(json.dumps(results["speed_mixed_1x100"], indent=1))
+        return
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     results = scan(model_dir, args.queries, args.variants)
     results["measured"] = f"{started} – {time.strftime('%H:%M UTC', time.gmtime())}"
