@@ -7,7 +7,9 @@ with each, and writes the mean and max |logit − fp32 logit|, nDCG@10 and its d
 queries whose top 10 is fp32's, and pairs/s (one pass each, a rough speed) to
 ``benchmarks/results/speed/int8_variants-<cpu class>.json``. ``--queries 300`` is the whole test split: the
 figure the 0.005 bar of issue #13 is about (`int8_fidelity.py` measures the shipped recipe the same way and
-shares its fp32 scores through the same cache). ``--variants`` picks some of `VARIANTS`.
+shares its fp32 scores through the same cache). ``--variants`` picks some of `VARIANTS`. ``--time-only ROUNDS``
+instead times the variants through the whole `Reranker` int8 path against sentence-transformers `predict`
+on the mixed 1x100 workload (alternating rounds; run it on a quiet machine) and adds that to the JSON.
 
 The variant with the best error for its cost is what `quantize_onnx` ships ("shipped" below).
 """
