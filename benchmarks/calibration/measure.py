@@ -162,7 +162,7 @@ EXAMPLES = [
 
 def examples(calibration: Calibration, encoder: Encoder) -> list[dict[str, object]]:
     """The issue's examples, with no first-stage scores (``Reranker().score(query, docs)``)."""
-    out = []
+    out: list[dict[str, object]] = []
     for query, texts in EXAMPLES:
         cosine = encoder.cosine(query, texts)
         terms = [
