@@ -77,13 +77,13 @@ VARIANTS: dict[str, Callable[[Path], list[str]]] = {
 }
 
 
-def scan(model_dir: str, n_queries: int, names: list[str]) -> dict[str, Any]:
+def scan(model_dir: str, n_queries: int, names: list[str], int8_format: str | None = None) -> dict[str, Any]:
     import onnxruntime as ort
 
-    from rankwise.backends.encoders.onnx_cross_encoder import int8_format_for
+    from rankwise.backends.encoders.onnx_cross_encoder import INT8_FORMATS, int8_format_for
     from rankwise.cpu_features import cpu_features
 
-    fmt = int8_format_for(cpu_features())
+    fmt = INT8_FORMATS[int8_format] if int8_format else int8_format_for(cpu_features())
     queries, candidates = bm25_candidates(n_queries, 100)
     reference, fp32_seconds = score_mode(model_dir, "fp32", queries, candidates, cache_key(model_dir, n_queries, 100))
     backend = OnnxCrossEncoderBackend(model_dir, precision="fp32", max_length=512)
@@ -170,6 +170,11 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=10)
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument(
+        "--format",
+        choices=["u8s8", "u8u8", "u8s7"],
+        help="another int8 format than this CPU's (u8u8 and u8s7 compute the same on every x86 CPU)",
+    )
+    parser.add_argument(
         "--time-only",
         type=int,
         metavar="ROUNDS",
@@ -189,9 +194,10 @@ def main() -> None:
         print(json.dumps(results["speed_mixed_1x100"], indent=1))
         return
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    results = scan(model_dir, args.queries, args.variants)
+    results = scan(model_dir, args.queries, args.variants, args.format)
     results["measured"] = f"{started} – {time.strftime('%H:%M UTC', time.gmtime())}"
-    path = RESULTS / f"int8_variants-{results['cpu']['class']}.json"
+    suffix = f"-{args.format}" if args.format else ""  # another format than this CPU's: its own file
+    path = RESULTS / f"int8_variants-{results['cpu']['class']}{suffix}.json"
     path.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {path}")
 
