@@ -30,7 +30,15 @@ from benchmarks.speed.cpu_class import cpu_record
 from benchmarks.speed.data import ROOT
 from benchmarks.speed.fidelity import bm25_candidates, ndcg10
 from benchmarks.speed.int8_fidelity import cache_key, compared, rerank_all, score_mode
-from rankwise.backends.encoders.onnx_cross_encoder import OnnxCrossEncoderBackend, feed_forward_outputs, quantize_int8
+from rankwise.backends.encoders.onnx_cross_encoder import (
+    INT8_FORMATS,
+    Int8Format,
+    OnnxCrossEncoderBackend,
+    feed_forward_outputs,
+    int8_format_for,
+    quantize_int8,
+)
+from rankwise.cpu_features import cpu_features
 
 RESULTS = ROOT / "benchmarks" / "results" / "speed"
 
@@ -77,13 +85,7 @@ VARIANTS: dict[str, Callable[[Path], list[str]]] = {
 }
 
 
-def scan(model_dir: str, n_queries: int, names: list[str], int8_format: str | None = None) -> dict[str, Any]:
-    import onnxruntime as ort
-
-    from rankwise.backends.encoders.onnx_cross_encoder import INT8_FORMATS, int8_format_for
-    from rankwise.cpu_features import cpu_features
-
-    fmt = INT8_FORMATS[int8_format] if int8_format else int8_format_for(cpu_features())
+def scan(model_dir: str, n_queries: int, names: list[str], fmt: Int8Format) -> dict[str, Any]:
     queries, candidates = bm25_candidates(n_queries, 100)
     reference, fp32_seconds = score_mode(model_dir, "fp32", queries, candidates, cache_key(model_dir, n_queries, 100))
     backend = OnnxCrossEncoderBackend(model_dir, precision="fp32", max_length=512)
@@ -104,9 +106,8 @@ def scan(model_dir: str, n_queries: int, names: list[str], int8_format: str | No
             quantize_int8(
                 backend.model_path, target, keep_fp32=keep, weight_type=fmt.weight_type, reduce_range=fmt.reduce_range
             )
-            options = ort.SessionOptions()  # as the backend opens its own graphs
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            backend._session = ort.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
+            backend.model_path = target  # the same tokenizer, batching and session options, another graph
+            backend._session = backend._open_session(None)
             run, seconds = rerank_all(backend, queries, candidates)
             row = compared(run, reference)
             out["variants"][name] = {
@@ -120,7 +121,7 @@ def scan(model_dir: str, n_queries: int, names: list[str], int8_format: str | No
     return out
 
 
-def time_mixed(model_dir: str, names: list[str], rounds: int) -> dict[str, Any]:
+def time_mixed(model_dir: str, names: list[str], rounds: int, fmt: Int8Format) -> dict[str, Any]:
     """Each variant through the whole `Reranker` int8 path against sentence-transformers `predict`, side by side.
 
     The mixed 1x100 workload of `make bench`, alternating rounds. Each variant gets its own ONNX cache: a copy
@@ -132,10 +133,8 @@ def time_mixed(model_dir: str, names: list[str], rounds: int) -> dict[str, Any]:
     from benchmarks.speed.contenders import rankwise, sentence_transformers_predict
     from benchmarks.speed.data import workloads
     from benchmarks.speed.timing import time_workload
-    from rankwise.backends.encoders.onnx_cross_encoder import int8_file, int8_format_for
-    from rankwise.cpu_features import cpu_features
+    from rankwise.backends.encoders.onnx_cross_encoder import int8_file
 
-    fmt = int8_format_for(cpu_features())
     fp32 = OnnxCrossEncoderBackend(model_dir, precision="fp32", max_length=512)
     built = {"sentence-transformers predict": sentence_transformers_predict(model_dir)}
     with tempfile.TemporaryDirectory() as scratch:
@@ -151,7 +150,7 @@ def time_mixed(model_dir: str, names: list[str], rounds: int) -> dict[str, Any]:
                 weight_type=fmt.weight_type,
                 reduce_range=fmt.reduce_range,
             )
-            options = {"backend": "onnx", "precision": "int8", "onnx_cache_dir": str(cache)}
+            options = {"backend": "onnx", "precision": "int8", "int8_format": fmt.name, "onnx_cache_dir": str(cache)}
             built[name] = rankwise(options)(model_dir)
         row = time_workload(built, workloads()["mixed-1x100"], rounds=rounds)
     predict = row["median_seconds"]["sentence-transformers predict"]
@@ -171,7 +170,7 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument(
         "--format",
-        choices=["u8s8", "u8u8", "u8s7"],
+        choices=list(INT8_FORMATS),
         help="another int8 format than this CPU's (u8u8 and u8s7 compute the same on every x86 CPU)",
     )
     parser.add_argument(
@@ -182,22 +181,22 @@ def main() -> None:
     )
     args = parser.parse_args()
     model_dir = args.model or str(build())
+    fmt = INT8_FORMATS[args.format] if args.format else int8_format_for(cpu_features())
+    suffix = f"-{args.format}" if args.format else ""  # another format than this CPU's: its own file
+    path = RESULTS / f"int8_variants-{cpu_record()['class']}{suffix}.json"
     if args.time_only:
-        path = RESULTS / f"int8_variants-{cpu_record()['class']}.json"
         results = json.loads(path.read_text()) if path.exists() else {"cpu": cpu_record(), "model": model_dir}
         started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         results["speed_mixed_1x100"] = {
-            **time_mixed(model_dir, args.variants, args.time_only),
+            **time_mixed(model_dir, args.variants, args.time_only, fmt),
             "measured": f"{started} – {time.strftime('%H:%M UTC', time.gmtime())}",
         }
         path.write_text(json.dumps(results, indent=1) + "\n")
         print(json.dumps(results["speed_mixed_1x100"], indent=1))
         return
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    results = scan(model_dir, args.queries, args.variants, args.format)
+    results = scan(model_dir, args.queries, args.variants, fmt)
     results["measured"] = f"{started} – {time.strftime('%H:%M UTC', time.gmtime())}"
-    suffix = f"-{args.format}" if args.format else ""  # another format than this CPU's: its own file
-    path = RESULTS / f"int8_variants-{results['cpu']['class']}{suffix}.json"
     path.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {path}")
 
