@@ -31,7 +31,7 @@ lint: install-test
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install-test
-	$(VENV)/bin/mypy packages/core/src $(foreach p,$(ADAPTERS),$(p)src)
+	$(VENV)/bin/mypy packages/core/src $(foreach p,$(ADAPTERS),$(p)src) benchmarks
 
 unit: install-test
 	$(VENV)/bin/pytest packages integration_tests
@@ -39,7 +39,7 @@ unit: install-test
 test: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy packages/core/src $(foreach p,$(ADAPTERS),$(p)src)
+	$(VENV)/bin/mypy packages/core/src $(foreach p,$(ADAPTERS),$(p)src) benchmarks
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 	$(PY) benchmarks/install_sizes.py --json .cache/install-sizes.json
 	RANKWISE_DOCS_SITE=.cache/site $(VENV)/bin/pytest packages integration_tests

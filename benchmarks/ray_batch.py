@@ -109,7 +109,7 @@ def main() -> None:
             print(results[-1], flush=True)
     finally:
         ray.shutdown()
-    report = {
+    report: dict[str, Any] = {
         "cpu": cpu_record(),
         "settings": vars(args),
         "model": "MiniLM-L6 body, untrained one-logit head (benchmarks/serve_load.py), ONNX fp32",

@@ -24,6 +24,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,7 +46,7 @@ FAMILIES = {
 DOCS = [f"document {i} about red apples and green pears, number {i}" for i in range(10)]
 
 
-def serve(address: mp.Queue[str], stop: mp.Event) -> None:  # type: ignore[valid-type]
+def serve(address: mp.Queue[str], stop: Event) -> None:
     with FakeRerankServer(key=KEY) as server:
         address.put(server.url)
         stop.wait()

@@ -280,6 +280,8 @@ def main() -> None:
     args = parse_args()
     cpu = cpu_record()
     path = results_path(cpu["class"])
+    results: dict[str, Any]
+    fid: dict[str, Any] | None
     if args.only_embedded:
         results = json.loads(path.read_text())
         results["embedded"] = embedded(args.embedded_rounds)
@@ -309,7 +311,7 @@ def main() -> None:
     print(f"peak: {peak}", file=sys.stderr, flush=True)
     speed = speed_rows(args, model_dir)
     native_names = [c.name for c in contenders.NATIVE]
-    results: dict[str, Any] = {
+    results = {
         "schema": 2,
         "cpu": cpu,
         "started": started,

@@ -25,7 +25,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +65,11 @@ def cross_encoder(path: Path, requests: list[tuple[str, list[str]]], args: argpa
     from rankwise import Reranker
     from rankwise.backends.encoders.pair_batches import pair_batches
 
-    (backend,) = Reranker(f"cross-encoder:{path}").load().backends
+    (loaded,) = Reranker(f"cross-encoder:{path}").load().backends
+    backend: Any = loaded  # a cross-encoder runtime: score_pairs, tokenizer, max_length, batch_size
     per_request = lambda: [backend.score(q, t) for q, t in requests]  # noqa: E731
     batches = chunks(requests, args.max_batch_pairs)
-    packed = lambda: [backend.score_pairs([(q, t) for q, ts in b for t in ts]) for b in batches]  # type: ignore[attr-defined]  # noqa: E731
+    packed = lambda: [backend.score_pairs([(q, t) for q, ts in b for t in ts]) for b in batches]  # noqa: E731
 
     def tokenize(groups: list[list[tuple[str, list[str]]]]) -> Callable[[], int]:
         def run() -> int:
@@ -77,7 +78,7 @@ def cross_encoder(path: Path, requests: list[tuple[str, list[str]]], args: argpa
                 pairs = [(q, t) for q, ts in group for t in ts]
                 for batch in pair_batches(
                     backend.tokenizer, pairs, max_length=backend.max_length, batch_size=backend.batch_size
-                ):  # type: ignore[attr-defined]
+                ):
                     rows += len(batch.positions)
             return rows
 
@@ -91,7 +92,7 @@ def cross_encoder(path: Path, requests: list[tuple[str, list[str]]], args: argpa
             "wall_s": round(wall, 3),
             "cpu_s": round(used, 3),
             "tokenizer_cpu_s": round(tokenizer_cpu, 3),
-            "forward_calls": sum(-(-sum(len(ts) for _, ts in g) // backend.batch_size) for g in groups),  # type: ignore[attr-defined]
+            "forward_calls": sum(-(-sum(len(ts) for _, ts in g) // backend.batch_size) for g in groups),
         }
         out[mode + " scores"] = np.concatenate([np.asarray(s, dtype=np.float64) for s in scores]).tolist()
     return out
@@ -107,13 +108,13 @@ def embedded(requests: list[tuple[str, list[str]]], args: argparse.Namespace) ->
         bi._cache.clear()  # type: ignore[attr-defined]
         bi._queries.clear()  # type: ignore[attr-defined]
 
-    def per_request() -> list[list[float]]:
+    def per_request() -> list[Sequence[float]]:
         fresh()
         return [bi.score(q, t) for q, t in requests]
 
-    def packed() -> list[list[float]]:
+    def packed() -> list[Sequence[float]]:
         fresh()
-        scores = []
+        scores: list[Sequence[float]] = []
         for batch in chunks(requests, args.max_batch_pairs):
             bi.embed_documents(list(dict.fromkeys(t for _, ts in batch for t in ts)))  # type: ignore[attr-defined]
             scores += [bi.score(q, ts) for q, ts in batch]
@@ -155,7 +156,7 @@ def main() -> None:
             np.max(np.abs(np.subtract(r.pop("per request scores"), r.pop("packed scores"))))
         )
         print(name, r, flush=True)
-    report = {
+    report: dict[str, Any] = {
         "cpu": cpu_record(),
         "settings": {k: v for k, v in vars(args).items() if k != "out"},
         "load_average_before": [round(x, 2) for x in load_before],

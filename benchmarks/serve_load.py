@@ -334,14 +334,14 @@ def table(runs: list[dict[str, Any]], comparisons: dict[str, Any]) -> str:
 
 def rate(runs: list[dict[str, Any]]) -> float:
     """Requests per second over the runs together."""
-    return sum(r["requests"] for r in runs) / sum(r["seconds"] for r in runs)
+    return float(sum(r["requests"] for r in runs) / sum(r["seconds"] for r in runs))
 
 
 def compare(on: list[dict[str, Any]], off: list[dict[str, Any]]) -> dict[str, Any]:
     """Batching on vs off: the ratio of the summed throughput and of CPU per request, and each repeat's ratio."""
 
     def cpu(runs: list[dict[str, Any]]) -> float:
-        return sum(r["server_cpu_s"] for r in runs) / max(1, sum(r["requests"] for r in runs))
+        return float(sum(r["server_cpu_s"] for r in runs) / max(1, sum(r["requests"] for r in runs)))
 
     return {
         "speedup": round(rate(on) / rate(off), 2) if rate(off) else None,
@@ -422,7 +422,7 @@ def main() -> None:
             off_percent_of_peak=round(off_percent, 1),
             bound=round(100 / off_percent, 2) if off_percent else None,
         )
-    report = {
+    report: dict[str, Any] = {
         "cpu": cpu_record(),
         "settings": {k: v for k, v in vars(args).items() if k != "out"},
         "ort_fp32_peak": peak,

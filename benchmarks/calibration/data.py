@@ -132,7 +132,13 @@ def collect(
 ) -> tuple[Collected, BeirDataset]:
     data = load_collection(name, datasets)
     retriever = BM25FirstStage(data.corpus)
-    qids, queries, doc_ids, bm25, cosine, labels, relevant = [], [], [], [], [], [], []
+    qids: list[str] = []
+    queries: list[str] = []
+    doc_ids: list[str] = []
+    bm25: list[float] = []
+    cosine: list[float] = []
+    labels: list[int] = []
+    relevant: list[int] = []
     offsets = [0]
     start = time.time()
     hits_by_query = {qid: retriever.search(q, DEPTH, exclude=qid) for qid, q in data.queries.items()}

@@ -79,6 +79,11 @@ Arrays = list[np.ndarray]
 Fitter = Callable[[Arrays, Arrays, Arrays], Variant]
 
 
+def pairwise_fitter(depth: int, c: float) -> Fitter:
+    """`fit_pairwise` with its negatives' depth and regularisation fixed."""
+    return lambda xs, ys, bm: fit_pairwise(xs, ys, bm, depth, c)
+
+
 def cross_validate(
     train: dict[str, Lists], xs: dict[str, Arrays], ys: dict[str, Arrays], bm: dict[str, Arrays], make: Fitter
 ) -> dict[str, dict[str, float]]:
@@ -101,9 +106,7 @@ def main() -> None:
         "pointwise (shipped)": lambda xs, ys, _: fit(xs, ys, FEATURES, KINDS, "isotonic-top20", "cv")
     }
     for depth, c in GRID:
-        runs[f"pairwise, negatives from BM25 top {depth}, C={c}"] = lambda xs, ys, bm, depth=depth, c=c: fit_pairwise(
-            xs, ys, bm, depth, c
-        )
+        runs[f"pairwise, negatives from BM25 top {depth}, C={c}"] = pairwise_fitter(depth, c)
     results: dict[str, dict[str, dict[str, float]]] = {}
     for label, make in runs.items():
         results[label] = cross_validate(train, xs, ys, bm, make)

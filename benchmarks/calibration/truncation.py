@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -119,7 +120,8 @@ def quality(result: dict[str, object]) -> None:
         for features_label, (features, kinds, first_stage) in SETS.items():
             cv = cross_validate(train, features, kinds, first_stage)["isotonic-top20"]
             row = {name: {"nDCG@10": m["nDCG@10"], "ece_top10": m["ece_top10"]} for name, m in cv.items()}
-            result["cv"].setdefault(features_label, {})[label] = row  # type: ignore[union-attr]
+            cv_table: dict[str, Any] = result["cv"]  # type: ignore[assignment]
+            cv_table.setdefault(features_label, {})[label] = row
             cells = "  ".join(f"{n}: nDCG@10 {m['nDCG@10']:.4f}" for n, m in row.items())
             print(f"{label}, {features_label}: {cells}", file=sys.stderr, flush=True)
 
