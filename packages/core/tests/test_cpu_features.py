@@ -17,7 +17,7 @@ flags\t\t: fpu vme sse sse2 avx avx2 fma bmi2 sha_ni
 """
 SAPPHIRE_RAPIDS = """processor\t: 0
 model name\t: Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz
-flags\t\t: fpu avx avx2 avx512f avx512bw avx512_vnni avx_vnni avx512_bf16 amx_bf16 amx_tile amx_int8
+flags\t\t: fpu avx avx2 fma avx512f avx512bw avx512_vnni avx_vnni avx512_bf16 amx_bf16 amx_tile amx_int8
 processor\t: 1
 model name\t: ignored: the first processor names the CPU
 """
@@ -29,7 +29,7 @@ Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics asimddp sve i8mm 
 def test_avx2_only_cpu_has_neither_vnni_nor_native_bf16() -> None:
     features = cf.parse_cpuinfo(EPYC_ZEN3)
     assert features.model == "AMD EPYC 7B13"
-    assert features.flags == {"avx2"}
+    assert features.flags == {"avx2", "fma"}
     assert not features.has_vnni
     assert not features.native_bf16
 
@@ -37,7 +37,7 @@ def test_avx2_only_cpu_has_neither_vnni_nor_native_bf16() -> None:
 def test_sapphire_rapids_has_vnni_and_native_bf16() -> None:
     features = cf.parse_cpuinfo(SAPPHIRE_RAPIDS)
     assert features.model.startswith("Intel(R) Xeon(R) Platinum 8481C")
-    assert features.flags == {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx"}
+    assert features.flags == {"avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx"}
     assert features.has_vnni
     assert features.native_bf16
     record = features.as_record()

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# The flags rankwise's choices read, by their /proc/cpuinfo names (amx = amx_tile, AMX's base flag); on ARM,
-# "bf16" (BFloat16 instructions) and "asimddp" (int8 dot products, no u8s8 saturation either).
-TRACKED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx")
+# The flags rankwise's choices read, by their /proc/cpuinfo names (amx = amx_tile, AMX's base flag), and FMA,
+# which fp32 GEMM peaks depend on and every benchmark record keeps; on ARM, "bf16" (BFloat16 instructions) and
+# "asimddp" (int8 dot products, no u8s8 saturation either).
+TRACKED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx")
 ARM_FLAGS = ("bf16", "asimddp")
 _CPUINFO = Path("/proc/cpuinfo")
 
