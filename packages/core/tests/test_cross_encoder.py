@@ -136,6 +136,23 @@ def test_item6_hub_id_with_the_hub_offline_names_the_offline_options(
     assert isinstance(raised.value, ConnectionError)
 
 
+@pytest.mark.parametrize("runtime", ["torch", "onnx"])
+def test_a_bi_encoder_is_checked_like_a_cross_encoder_before_loading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runtime: str
+) -> None:
+    from rankwise.backends.encoders.model_source import HubUnreachableError, ModelNotFoundError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    options = {"runtime": runtime}
+    with pytest.raises(
+        HubUnreachableError, match=r"bi-encoder:org/never-downloaded is not in the local .*bi-encoder:/path"
+    ):
+        Reranker("bi-encoder:org/never-downloaded", backend_options=options).rerank("q", ["d"])
+    with pytest.raises(ModelNotFoundError, match=re.escape(f"no such directory: {tmp_path / 'gone'}")):
+        Reranker(f"bi-encoder:{tmp_path / 'gone'}", backend_options=options).rerank("q", ["d"])
+
+
 def test_item6_hub_id_with_the_hub_unreachable_fails_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 

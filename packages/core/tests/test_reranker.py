@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -157,8 +158,11 @@ def test_first_stage_fusion_spec() -> None:
         rr.rerank("cats", docs)
     with pytest.raises(ValueError, match="one per document"):
         rr.rerank("cats", docs, first_stage_scores=[1.0])
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match=r"NaN.*index 1 is nan"):
         rr.rerank("cats", docs, first_stage_scores=[1.0, math.nan, 2.0])
+    for bad in (None, "2.0", True):  # a missing score, a string, a bool: named with its index, never converted
+        with pytest.raises(ValueError, match=rf"must be numbers.*index 2 is {re.escape(repr(bad))}"):
+            rr.rerank("cats", docs, first_stage_scores=[1.0, 0.5, bad])  # type: ignore[list-item]
 
 
 def test_first_stage_or_lexical_uses_lexical_without_scores() -> None:

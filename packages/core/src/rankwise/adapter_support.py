@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from rankwise.meta_field import MetaFieldRanking, MissingPolicy, RankingMode, SortOrder
+from rankwise.validation import optional_number
 
 if TYPE_CHECKING:
     from rankwise.reranker import Reranker
@@ -65,6 +66,8 @@ def checked_options(*numbers: str, moves_api_key: bool = False) -> Any:
             for name in numbers:
                 if name in data:
                     not_bool(name, data[name])
+            if "score_threshold" in data:
+                optional_number("score_threshold", data["score_threshold"])  # NaN compares false: refused
         return key_out_of_kwargs(data) if moves_api_key and isinstance(data, dict) else data
 
     return model_validator(mode="before")(classmethod(check))  # type: ignore[arg-type]

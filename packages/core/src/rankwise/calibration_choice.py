@@ -18,7 +18,13 @@ def choose_calibration(
     given: str | Path | Calibrator | None, spec: ModelSpec, normalize: str | None
 ) -> Calibrator | None:
     """The calibration to use, checked against ``spec``; the alias's shipped one unless another normalisation
-    is asked for; an error for ``normalize="calibrated"`` without any."""
+    is asked for; an error for ``normalize="calibrated"`` without any, and for a calibration given with
+    another normalisation (which would silently win over it)."""
+    if given is not None and normalize not in (None, "calibrated"):
+        raise ValueError(
+            f"calibration= maps scores to probabilities, which normalize={normalize!r} asks not to do: "
+            "pass one of them (or normalize='calibrated' with the calibration)"
+        )
     if given is None and normalize in (None, "calibrated"):
         given = alias_calibration(spec.alias)
     if given is None:
@@ -32,5 +38,5 @@ def choose_calibration(
         calibration = Calibration.load(given)
     else:
         calibration = given
-    calibration.check_model(spec.expanded() if spec.terms else "")
+    calibration.check_model(spec.expanded() if spec.terms else "", shown=spec.alias)
     return calibration

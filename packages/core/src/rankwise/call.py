@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -91,12 +92,18 @@ def document_ids(documents: Sequence[Any]) -> list[str]:
 def _first_stage(scores: Sequence[float] | None, count: int) -> Scores | None:
     if scores is None:
         return None
-    try:
-        values = np.asarray(list(scores), dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"first_stage_scores must be numbers, one per document: {exc}") from None
+    given = list(scores)
+    for index, value in enumerate(given):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(
+                f"first_stage_scores must be numbers, one per document: the value at index {index} is {value!r}"
+            )
+    values = np.asarray(given, dtype=np.float64)
     if values.shape != (count,):
         raise ValueError(f"first_stage_scores has {values.size} values for {count} documents; give one per document")
     if not np.all(np.isfinite(values)):
-        raise ValueError("first_stage_scores contains NaN or infinite values")
+        index = int(np.flatnonzero(~np.isfinite(values))[0])
+        raise ValueError(
+            f"first_stage_scores must be finite numbers (no NaN or infinity): the value at index {index} is {given[index]!r}"
+        )
     return values

@@ -62,8 +62,8 @@ class Calibrator(Protocol):
         """The spec string the calibration was fitted for."""
         ...
 
-    def check_model(self, spec: str) -> None:
-        """Raise ``ValueError`` when this calibration was fitted for another spec."""
+    def check_model(self, spec: str, *, shown: str | None = None) -> None:
+        """Raise ``ValueError`` when this calibration was fitted for another spec (``shown``: as the user wrote it)."""
         ...
 
     def apply(self, query: str, texts: Sequence[str], terms: Sequence[TermScores]) -> Scores:

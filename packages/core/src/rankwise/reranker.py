@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import inspect
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
@@ -94,6 +95,12 @@ class Reranker(DerivedCalls):
             if options:
                 raise ValueError(f"options {sorted(options)} only apply when model is a spec; configure the Reranker")
             return model
+        known = [name for name in inspect.signature(cls.__init__).parameters if name not in ("self", "model")]
+        unknown = sorted(set(options) - set(known))
+        if unknown:  # a ValueError (pydantic reports it as a ValidationError), not the bare TypeError of a call
+            raise ValueError(
+                f"Reranker has no option {', '.join(map(repr, unknown))}: its options are {', '.join(known)}"
+            )
         return cls(model, **options)
 
     def __repr__(self) -> str:

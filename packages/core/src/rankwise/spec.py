@@ -136,7 +136,13 @@ def _parse_terms(spec: str) -> ModelSpec:
         if not raw:
             raise UnknownModelSpecError(f"model spec {spec!r} has an empty term around '+'")
         weight, raw = _weight(raw, spec)
+        if not raw:
+            raise UnknownModelSpecError(f"model spec {spec!r} has a weight with no model after its '*'")
         primary, bar, secondary = raw.partition("|")
+        if bar and not secondary.strip():
+            raise UnknownModelSpecError(
+                f"model spec {spec!r} has nothing after '|': write 'first-stage|<backend spec>'"
+            )
         if bar and primary.strip() != FIRST_STAGE:
             raise UnknownModelSpecError(f"model spec {spec!r}: 'a|b' is only supported as 'first-stage|<backend spec>'")
         terms.append(Term(weight, Source.parse(primary), Source.parse(secondary) if bar else None))

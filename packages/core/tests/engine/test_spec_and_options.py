@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from rankwise_fakes import WordOverlapBackend
 
 from rankwise import Reranker, UnknownModelSpecError, parse_spec
+from rankwise.calibration import Calibration
 from rankwise.spec import ModelSpec, Source, Term
 from rankwise.term_options import route
 
@@ -129,6 +130,38 @@ def test_the_default_ships_its_calibration_and_another_normalisation_turns_it_of
     assert calibrated.calibration is not None
     assert Reranker("embedded", normalize="minmax").calibration is None
     assert Reranker("embedded", normalize="none").calibration is None
+
+
+def test_a_calibration_given_with_another_normalisation_is_an_error_not_silently_preferred() -> None:
+    shipped = Reranker("embedded").calibration
+    assert Reranker("embedded", calibration=shipped, normalize="calibrated").calibration is shipped
+    for other in ("none", "minmax", "sigmoid"):
+        with pytest.raises(ValueError, match=f"normalize={other!r} asks not to do"):
+            Reranker("embedded", calibration=shipped, normalize=other)  # type: ignore[arg-type]
+
+
+def test_a_calibration_for_another_model_suggests_a_command_with_the_spec_as_written() -> None:
+    from rankwise.calibration import CalibrationMismatchError
+    from rankwise.embedded import embedded_model_path
+
+    lexical = Calibration("lexical", Reranker("embedded").calibration.variants)  # type: ignore[union-attr]
+    with pytest.raises(CalibrationMismatchError, match="--model 'embedded' --out FILE") as info:
+        Reranker("embedded", calibration=lexical)
+    assert str(embedded_model_path()) not in str(info.value)  # not the alias's expansion with an install path
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ("embeded", "did you mean 'embedded'\\? the kind 'embeded' is not one of .*nor an alias \\(.*embedded"),
+        ("cross-encodr:m", "did you mean 'cross-encoder'"),
+        ("0.5*+lexical", "model spec '0.5\\*\\+lexical' has a weight with no model after its"),
+        ("first-stage|", "model spec 'first-stage\\|' has nothing after"),
+    ],
+)
+def test_malformed_specs_are_named_whole_with_the_likely_fix(spec: str, match: str) -> None:
+    with pytest.raises(UnknownModelSpecError, match=match):
+        Reranker(spec)
 
 
 async def test_a_backend_shared_by_two_terms_runs_once_per_call_sync_and_async() -> None:

@@ -11,6 +11,7 @@ after which ``Reranker("my-kind:some-model")`` works like a built-in kind.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import threading
 from collections.abc import Callable
@@ -172,9 +173,14 @@ def split_spec(spec: str) -> tuple[str, str]:
     kind, sep, model = spec.strip().partition(":")
     kinds = _kinds()
     if kind not in kinds:
+        from rankwise.aliases import known_aliases
+
+        aliases = known_aliases()
+        close = difflib.get_close_matches(kind, [*kinds, *aliases], n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
         raise UnknownModelSpecError(
-            f"unknown model spec {spec!r}: the kind {kind!r} is not one of {', '.join(sorted(kinds))} "
-            f"(write 'kind:model', e.g. 'cross-encoder:BAAI/bge-reranker-base')"
+            f"unknown model spec {spec!r}: {hint}the kind {kind!r} is not one of {', '.join(sorted(kinds))}, "
+            f"nor an alias ({', '.join(aliases)}) (write 'kind:model', e.g. 'cross-encoder:BAAI/bge-reranker-base')"
         )
     if kinds[kind].needs_model and not (sep and model.strip()):
         raise UnknownModelSpecError(f"model spec {spec!r} names no model: write '{kind}:<hub id or path>'")

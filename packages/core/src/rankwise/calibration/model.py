@@ -256,16 +256,18 @@ class Calibration:
             raise
 
     # ------------------------------------------------------------------ use
-    def check_model(self, spec: str) -> None:
+    def check_model(self, spec: str, *, shown: str | None = None) -> None:
         """Raise `CalibrationMismatchError` unless ``spec`` is the spec this calibration was fitted for.
 
         Term weights, the embedded model's install path and the spelling of a local model directory's path do
-        not matter (`canonical_spec`).
+        not matter (`canonical_spec`). ``shown`` is how the caller wrote the spec (an alias such as
+        ``embedded``), for the error's ``rankwise calibrate`` command.
         """
         if canonical_spec(spec) != canonical_spec(self.model):
+            name = shown or spec
             raise CalibrationMismatchError(
-                f"this calibration was fitted for model {self.model!r}, not {spec!r}: "
-                f"fit one for {spec!r} with `rankwise calibrate DATASET --model '{spec}' --out FILE`"
+                f"this calibration was fitted for model {self.model!r}, not {name!r}: "
+                f"fit one for {name!r} with `rankwise calibrate DATASET --model '{name}' --out FILE`"
             )
 
     def variant_for(self, kinds: Sequence[str]) -> Variant:

@@ -17,6 +17,7 @@ from rankwise.backends.base import LocalModel, Normalization
 from rankwise.backends.encoders.cross_encoder_modes import warn_if_bf16_is_emulated
 from rankwise.backends.encoders.embedding_store import EmbeddingStore
 from rankwise.backends.encoders.model_identity import model_fingerprint
+from rankwise.backends.encoders.model_source import quiet_progress_bars, resolve_model_source
 from rankwise.backends.encoders.onnx_bi_encoder import OnnxSentenceEncoder
 from rankwise.cpu_features import native_bf16
 from rankwise.score_kind import ScoreKind
@@ -25,6 +26,16 @@ Vectors = npt.NDArray[np.float32]
 # `BiEncoderBackend.cut_to_tokens` returns texts up to this many characters per token of max_length whole
 # (a token of a BERT WordPiece vocabulary averages 4-5 characters of English; 16 leaves room for long words).
 WHOLE_CHARS_PER_TOKEN = 16
+
+
+def _check_options(precision: str, runtime: str, embedding_cache_size: int) -> None:
+    """A clear ``ValueError`` for an option the bi-encoder does not take, before anything loads."""
+    if precision not in ("fp32", "bf16", "auto"):
+        raise ValueError(f"the bi-encoder runs precision 'fp32', 'bf16' or 'auto', got {precision!r}")
+    if runtime not in ("torch", "onnx"):
+        raise ValueError(f"the bi-encoder runtime is 'torch' or 'onnx', got {runtime!r}")
+    if embedding_cache_size < 1:
+        raise ValueError(f"embedding_cache_size must be at least 1, got {embedding_cache_size}")
 
 
 class BiEncoderBackend(LocalModel):
@@ -79,12 +90,10 @@ class BiEncoderBackend(LocalModel):
         onnx_cache_dir: str | os.PathLike[str] | None = None,
         **model_kwargs: Any,
     ) -> None:
-        if precision not in ("fp32", "bf16", "auto"):
-            raise ValueError(f"the bi-encoder runs precision 'fp32', 'bf16' or 'auto', got {precision!r}")
-        if runtime not in ("torch", "onnx"):
-            raise ValueError(f"the bi-encoder runtime is 'torch' or 'onnx', got {runtime!r}")
-        if embedding_cache_size < 1:
-            raise ValueError(f"embedding_cache_size must be at least 1, got {embedding_cache_size}")
+        _check_options(precision, runtime, embedding_cache_size)
+        # a missing directory or an unreachable hub id: a clear error now, as for cross-encoders
+        source = resolve_model_source(model, kind="bi-encoder", revision=revision)
+        model_kwargs = {**source.load_kwargs(), **model_kwargs}
         self.name = f"bi-encoder:{model}"
         self.batch_size = batch_size
         self.query_prefix, self.document_prefix = query_prefix, document_prefix
@@ -134,7 +143,8 @@ class BiEncoderBackend(LocalModel):
         st = require("sentence_transformers", extra="bi-encoder", purpose="the bi-encoder backend")
         if revision is not None:
             model_kwargs["revision"] = revision
-        self.model = st.SentenceTransformer(model, device=device, **model_kwargs)
+        with quiet_progress_bars():
+            self.model = st.SentenceTransformer(model, device=device, **model_kwargs)
         model_limit = self.model.max_seq_length or max_length
         self.model.max_seq_length = min(max_length, model_limit)
         self.max_length = self.model.max_seq_length

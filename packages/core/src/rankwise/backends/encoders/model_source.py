@@ -22,7 +22,7 @@ from rankwise.errors import RankwiseError
 
 OFFLINE_OPTIONS = (
     "use 'embedded' (bundled, no download), a local directory holding a saved model "
-    "(cross-encoder:/path/to/model), or a model already in the Hugging Face cache with HF_HUB_OFFLINE=1"
+    "({kind}:/path/to/model), or a model already in the Hugging Face cache with HF_HUB_OFFLINE=1"
 )
 HUB_PROBE_TIMEOUT_S = 3.0
 
@@ -133,7 +133,7 @@ def resolve_model_source(spec: str, *, kind: str = "cross-encoder", revision: st
             return ModelSource(spec, local=False, local_files_only=True)
         raise HubUnreachableError(
             f"{kind}:{spec} is not in the local Hugging Face cache and the hub is off (HF_HUB_OFFLINE is set): "
-            f"{OFFLINE_OPTIONS}"
+            + OFFLINE_OPTIONS.format(kind=kind)
         )
     if hub_reachable():
         return ModelSource(spec, local=False)
@@ -141,7 +141,8 @@ def resolve_model_source(spec: str, *, kind: str = "cross-encoder", revision: st
         return ModelSource(spec, local=False, local_files_only=True)
     raise HubUnreachableError(
         f"{kind}:{spec} is not in the local Hugging Face cache and the hub "
-        f"({os.environ.get('HF_ENDPOINT') or 'https://huggingface.co'}) is unreachable: {OFFLINE_OPTIONS}"
+        f"({os.environ.get('HF_ENDPOINT') or 'https://huggingface.co'}) is unreachable: "
+        + OFFLINE_OPTIONS.format(kind=kind)
     )
 
 

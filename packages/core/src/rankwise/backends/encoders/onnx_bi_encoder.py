@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from rankwise._optional import require
 from rankwise.backends.encoders.model_identity import model_fingerprint
+from rankwise.backends.encoders.model_source import quiet_progress_bars
 from rankwise.backends.encoders.pair_batches import CPU_TOKENS_PER_BATCH, rows_per_batch
 
 Vectors = npt.NDArray[np.float32]
@@ -215,9 +216,10 @@ def export_sentence_encoder(
     torch = require("torch", extra="onnx", purpose="exporting a bi-encoder to ONNX")
     st = require("sentence_transformers", extra="bi-encoder", purpose="exporting a bi-encoder to ONNX")
     require("onnx", extra="onnx", purpose="exporting a bi-encoder to ONNX")
-    encoder = st.SentenceTransformer(
-        model, device="cpu", revision=revision, trust_remote_code=trust_remote_code, model_kwargs=_EXPORT_ATTENTION
-    )
+    with quiet_progress_bars():
+        encoder = st.SentenceTransformer(
+            model, device="cpu", revision=revision, trust_remote_code=trust_remote_code, model_kwargs=_EXPORT_ATTENTION
+        )
     pooling = _pooling_of(encoder)
     transformer = encoder[0]
     hf = transformer.auto_model.eval()

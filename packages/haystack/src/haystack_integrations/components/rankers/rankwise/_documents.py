@@ -11,7 +11,7 @@ from haystack import Document, default_from_dict, default_to_dict
 from haystack.tracing.tracer import Span, tracer
 
 from rankwise.adapter_support import kind_key, not_bool
-from rankwise.validation import optional_positive_int
+from rankwise.validation import optional_number, optional_positive_int
 
 #: The ``meta`` key of the score's kind (``Document.score`` holds the score).
 SCORE_KIND_KEY = kind_key("score")
@@ -23,7 +23,8 @@ def check_top_k(value: object) -> int | None:
 
 
 def check_threshold(value: object) -> None:
-    not_bool("score_threshold", value)
+    """A number (not a bool, not NaN) or ``None``, as the core checks it at each call."""
+    optional_number("score_threshold", not_bool("score_threshold", value))
 
 
 def text_of(doc: Document, index: int, meta_fields: list[str], separator: str) -> str:
