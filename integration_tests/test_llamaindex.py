@@ -67,9 +67,11 @@ def retriever(minilm: Any) -> BaseRetriever:
 
 
 def expected(reranker: Reranker, retrieved: list[NodeWithScore], top_n: int) -> list[tuple[str, float]]:
-    """The core alone on the retriever's nodes: EMBED-mode text, retrieval scores as first-stage scores."""
+    """The core alone on the retriever's nodes: EMBED-mode text, retrieval scores as first-stage scores unless
+    the reranker is calibrated (a vector store's cosine is not the BM25 scale a calibration was fitted on)."""
     texts = [n.node.get_content(metadata_mode=MetadataMode.EMBED) for n in retrieved]
-    first_stage = [float(n.score or 0.0) for n in retrieved]
+    scores = [float(n.score or 0.0) for n in retrieved]
+    first_stage = None if reranker.calibration is not None else scores
     results = reranker.rerank(QUERY, texts, top_n=top_n, first_stage_scores=first_stage)
     return [(retrieved[r.index].node.node_id, r.score) for r in results]
 

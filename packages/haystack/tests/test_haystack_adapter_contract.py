@@ -51,8 +51,25 @@ def test_item17_errors_name_top_k_and_bools_are_refused() -> None:
         RankwiseRanker(model="no-such-kind:x")
     with pytest.raises(ValueError, match="batch_size"):
         RankwiseRanker(model="lexical", reranker_kwargs={"batch_size": 0})
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match="Reranker has no option 'no_such_option': its options are device"):
         RankwiseRanker(model="lexical", reranker_kwargs={"no_such_option": 1})
+    with pytest.raises(ValueError, match="score_threshold must be a number or None, got nan"):
+        RankwiseRanker(model="lexical", score_threshold=float("nan"))
+
+
+def test_the_calibrated_default_ignores_retriever_scores_unless_told() -> None:
+    from rankwise import Reranker
+
+    core = Reranker("embedded")
+    alone = {TEXTS[r.index]: r.score for r in core.rerank(QUERY, TEXTS)}
+    fused = {TEXTS[r.index]: r.score for r in core.rerank(QUERY, TEXTS, first_stage_scores=[0.4, 0.3, 0.2, 0.1])}
+    assert fused != pytest.approx(alone)
+    for switch, want in ((None, alone), (True, fused)):
+        ranker = RankwiseRanker(model="embedded", top_k=None, use_retriever_scores=switch)
+        ranker.warm_up()
+        got = {d.content: d.score for d in ranker.run(query=QUERY, documents=make_docs())["documents"]}
+        assert got == pytest.approx(want)
+    assert RankwiseRanker.from_dict(RankwiseRanker(model="embedded").to_dict()).use_retriever_scores is None
 
 
 def test_score_kind_in_meta_and_the_retriever_score_switch() -> None:

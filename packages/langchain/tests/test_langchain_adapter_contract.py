@@ -105,6 +105,8 @@ def test_item15_outputs_share_nothing_mutable_with_the_inputs() -> None:
         ({"top_k": 5}, "rankwise calls it 'top_n'"),
         ({"top_n": True}, "not a bool"),
         ({"score_threshold": True}, "not a bool"),
+        ({"score_threshold": float("nan")}, "score_threshold must be a number or None, got nan"),
+        ({"reranker_kwargs": {"bogus": 1}}, "Reranker has no option 'bogus': its options are device"),
     ],
 )
 def test_item17_bad_options_fail_at_construction(kwargs: dict[str, Any], match: str) -> None:
@@ -131,6 +133,21 @@ def test_score_kind_sits_next_to_the_score() -> None:
     expected = Reranker("lexical").rerank(QUERY, [d.page_content for d in make_docs()], top_n=2)
     assert [d.metadata["rw_kind"] for d in out] == [r.score_kind for r in expected]
     assert out[0].metadata["rw_kind"] == "bm25"
+
+
+def test_the_calibrated_default_ignores_retriever_scores_unless_told() -> None:
+    from rankwise import Reranker
+
+    docs = make_docs()  # metadata["score"]: similarity-like 0.4 ... 0.1, not BM25
+    texts = [d.page_content for d in docs]
+    core = Reranker("embedded")
+    default = RankwiseRerank(model=core, top_n=None).compress_documents(docs, QUERY)
+    alone = {texts[r.index]: r.score for r in core.rerank(QUERY, texts)}
+    assert {d.page_content: d.metadata["relevance_score"] for d in default} == pytest.approx(alone)
+    told = RankwiseRerank(model=core, top_n=None, use_retriever_scores=True).compress_documents(docs, QUERY)
+    fused = {texts[r.index]: r.score for r in core.rerank(QUERY, texts, first_stage_scores=[0.4, 0.3, 0.2, 0.1])}
+    assert {d.page_content: d.metadata["relevance_score"] for d in told} == pytest.approx(fused)
+    assert fused != pytest.approx(alone)  # the switch matters here
 
 
 def test_retriever_scores_from_metadata_are_first_stage_scores() -> None:

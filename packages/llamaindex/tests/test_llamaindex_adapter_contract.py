@@ -131,6 +131,8 @@ def test_item15_outputs_share_nothing_mutable_with_the_inputs() -> None:
         ({"unknown_option": 5}, "unknown_option"),
         ({"top_n": True}, "not a bool"),
         ({"score_threshold": False}, "not a bool"),
+        ({"score_threshold": float("nan")}, "score_threshold must be a number or None, got nan"),
+        ({"reranker_kwargs": {"bogus": 1}}, "Reranker has no option 'bogus': its options are device"),
     ],
 )
 def test_item17_bad_options_fail_at_construction(kwargs: dict[str, Any], match: str) -> None:
@@ -154,6 +156,24 @@ def test_score_kind_in_metadata_but_not_in_the_llm_or_embedding_text() -> None:
         assert "score_kind" not in text
         assert "retrieval_score" not in text
         assert "i: 1" in text
+
+
+def test_the_calibrated_default_ignores_retrieval_scores_unless_told() -> None:
+    from rankwise import Reranker
+
+    core = Reranker("embedded")
+    default = RankwiseRerank(model=core, top_n=None, metadata_mode=MetadataMode.NONE).postprocess_nodes(
+        make_nodes(), query_str=QUERY
+    )
+    alone = {TEXTS[r.index]: r.score for r in core.rerank(QUERY, TEXTS)}
+    assert {n.node.get_content(metadata_mode=MetadataMode.NONE): n.score for n in default} == pytest.approx(alone)
+    told = RankwiseRerank(model=core, top_n=None, use_retriever_scores=True, metadata_mode=MetadataMode.NONE)
+    fused = {TEXTS[r.index]: r.score for r in core.rerank(QUERY, TEXTS, first_stage_scores=[0.4, 0.3, 0.2, 0.1])}
+    assert {
+        n.node.get_content(metadata_mode=MetadataMode.NONE): n.score
+        for n in told.postprocess_nodes(make_nodes(), query_str=QUERY)
+    } == (pytest.approx(fused))
+    assert fused != pytest.approx(alone)
 
 
 def test_use_retriever_scores_switch() -> None:

@@ -44,8 +44,9 @@ class RankwiseRerank(BaseDocumentCompressor):
     """Drop documents whose score is below this value (see docs/calibration.md for its scale)."""
     score_key: str = "relevance_score"
     """The metadata key the score is written to (its kind goes under ``score_key + "_kind"``)."""
-    use_retriever_scores: bool = True
-    """Pass ``metadata[retriever_score_key]`` to the core as first-stage scores when every document has one."""
+    use_retriever_scores: bool | None = None
+    """Pass ``metadata[retriever_score_key]`` to the core as first-stage scores when every document has one
+    (``None``: unless the scores are calibrated, whose first-stage scale is fixed; `rankwise.retriever_scores`)."""
     retriever_score_key: str = "score"
     """Where the previous stage left its score in each document's metadata."""
     api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
@@ -114,7 +115,9 @@ class RankwiseRerank(BaseDocumentCompressor):
     def _prepare(self, documents: Sequence[Document]) -> tuple[list[str], dict[str, Any]]:
         texts = texts_of(documents)
         first_stage = retriever_scores(
-            [d.metadata.get(self.retriever_score_key) for d in documents], use=self.use_retriever_scores
+            [d.metadata.get(self.retriever_score_key) for d in documents],
+            use=self.use_retriever_scores,
+            calibrated=self._reranker.calibration is not None,
         )
         return texts, {"top_n": self.top_n, "score_threshold": self.score_threshold, "first_stage_scores": first_stage}
 

@@ -49,7 +49,9 @@ class RankwiseRerank(BaseNodePostprocessor):
     top_n: int | None = Field(default=3, gt=0, description="How many nodes to return (None: all).")
     score_threshold: float | None = Field(default=None, description="Drop nodes scoring below this value.")
     keep_retrieval_score: bool = Field(default=False, description="Copy the retrieval score into metadata.")
-    use_retriever_scores: bool = Field(default=True, description="Retrieval scores as first-stage scores.")
+    use_retriever_scores: bool | None = Field(
+        default=None, description="Retrieval scores as first-stage scores (None: unless the scores are calibrated)."
+    )
     metadata_mode: MetadataMode = Field(default=MetadataMode.EMBED, description="Which metadata the text includes.")
     api_key: SecretStr | None = Field(default=None, exclude=True, repr=False, description="Never serialised.")
     api_key_env: str | None = Field(default=None, description="Environment variable holding the API key.")
@@ -116,7 +118,9 @@ class RankwiseRerank(BaseNodePostprocessor):
             yield query_bundle.query_str, texts, finish
 
     def _cuts(self, nodes: list[NodeWithScore]) -> dict[str, Any]:
-        first_stage = retriever_scores([n.score for n in nodes], use=self.use_retriever_scores)
+        first_stage = retriever_scores(
+            [n.score for n in nodes], use=self.use_retriever_scores, calibrated=self._reranker.calibration is not None
+        )
         return {"top_n": self.top_n, "score_threshold": self.score_threshold, "first_stage_scores": first_stage}
 
     def _scored(self, item: NodeWithScore, result: RerankResult[str]) -> NodeWithScore:

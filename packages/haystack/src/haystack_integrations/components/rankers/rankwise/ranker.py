@@ -64,7 +64,7 @@ class RankwiseRanker(Settings):
         score_threshold: float | None = None,
         meta_fields_to_embed: list[str] | None = None,
         embedding_separator: str = "\n",
-        use_retriever_scores: bool = True,
+        use_retriever_scores: bool | None = None,
         api_key: Secret | None = None,
         reranker_kwargs: dict[str, Any] | None = None,
     ) -> None:
@@ -74,7 +74,7 @@ class RankwiseRanker(Settings):
         check_threshold(score_threshold)
         if "api_key" in (reranker_kwargs or {}):
             raise ValueError("pass the API key as api_key=Secret.from_env_var(...), not in reranker_kwargs")
-        Reranker(model, **(reranker_kwargs or {}))  # checks the spec and options now; parses only, loads nothing
+        Reranker.of(model, **(reranker_kwargs or {}))  # checks the spec and options now; parses only, loads nothing
         self.model = model
         self.top_k = top_k
         self.score_threshold = score_threshold
@@ -132,7 +132,11 @@ class RankwiseRanker(Settings):
         return texts, {
             "top_n": self.top_k if top_k is None else top_k,
             "score_threshold": self.score_threshold if score_threshold is None else score_threshold,
-            "first_stage_scores": retriever_scores([d.score for d in documents], use=self.use_retriever_scores),
+            "first_stage_scores": retriever_scores(
+                [d.score for d in documents],
+                use=self.use_retriever_scores,
+                calibrated=self._get_reranker().calibration is not None,
+            ),
         }
 
     def _tags(self, count: int, options: dict[str, Any]) -> dict[str, Any]:
