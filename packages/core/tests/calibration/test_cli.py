@@ -130,3 +130,13 @@ def test_rankwise_calibrate_is_a_subcommand_of_the_command_line(
     assert Calibration.load(target).variants[0].output == "isotonic"
     assert main(["calibrate", str(tmp_path / "missing"), "--model", "lexical", "--out", str(target)]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_help_shows_the_docstring_as_plain_text(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser(prog="rankwise")
+    add_parser(parser.add_subparsers(dest="command"))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["calibrate", "--help"])
+    shown = capsys.readouterr().out
+    assert "--split train (default)" in shown
+    assert "`" not in shown  # no reST markup left

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rankwise.calibration.model import Calibration, RawTerm, Variant
+from rankwise.cli._common import plain_text
 
 Array = npt.NDArray[np.float64]
 FIRST_STAGE = "first-stage"
@@ -51,7 +52,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(
         "calibrate",
         help="fit a calibration (scores -> P(relevant)) for a model spec on a labelled BEIR folder",
-        description=__doc__,
+        description=plain_text(__doc__ or ""),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("dataset", help="a BEIR-layout folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)")

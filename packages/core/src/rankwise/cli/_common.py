@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -64,6 +65,15 @@ _positive_int, _finite_float = positive_int, finite_float
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
 AddParser = Callable[[Any], argparse.ArgumentParser]
+
+
+def plain_text(docstring: str) -> str:
+    """A module docstring as ``--help`` prints it: reST literals and roles as plain text (backquotes dropped).
+
+    >>> plain_text("``--split train``: fit on `Calibration` data")
+    '--split train: fit on Calibration data'
+    """
+    return re.sub(r"``([^`]+)``|`([^`]+)`", lambda m: m.group(1) or m.group(2), docstring)
 
 
 def subcommand(name: str, summary: str, description: str) -> Callable[[AddArguments], AddParser]:
