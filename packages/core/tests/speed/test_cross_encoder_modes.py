@@ -74,20 +74,35 @@ def test_int8_roughly_preserves_order(tiny_cross_encoder: str, onnx_dir: Path, t
     int8 = backend(tiny_cross_encoder, onnx_dir, backend="onnx", precision="int8")
     scores = int8.score(QUERY, DOCS)  # type: ignore[attr-defined]
     assert spearman(scores, torch_scores) > 0.8
-    assert int8.model_path.name.startswith("model.int8-v3-")  # type: ignore[attr-defined]
+    assert int8.model_path.name.startswith("model.int8-v4-")  # type: ignore[attr-defined]
 
 
-def test_int8_keeps_feed_forward_outputs_fp32(tiny_cross_encoder: str, onnx_dir: Path) -> None:
+QUANTIZED_MATMULS = ("DynamicQuantizeMatMul", "MatMulInteger")
+
+
+def test_int8_keeps_feed_forward_outputs_first_layer_and_head_fp32(tiny_cross_encoder: str, onnx_dir: Path) -> None:
     import onnx
 
     int8 = backend(tiny_cross_encoder, onnx_dir, backend="onnx", precision="int8")
     nodes = onnx.load(str(int8.model_path)).graph.node  # type: ignore[attr-defined]
-    float_matmuls = sorted(n.name for n in nodes if n.op_type == "MatMul")
-    assert float_matmuls
-    assert all(n.endswith("/output/dense/MatMul") and "/attention/" not in n for n in float_matmuls)
-    layers = {n.name.split("/")[3] for n in nodes if n.op_type == "MatMul"}
-    assert len(layers) == len(float_matmuls)  # one per encoder layer
-    assert any(n.op_type in ("DynamicQuantizeMatMul", "MatMulInteger", "QAttention") for n in nodes)
+    float_matmuls = [n.name for n in nodes if n.op_type == "MatMul"]
+    quantized = [n.name for n in nodes if n.op_type in QUANTIZED_MATMULS]
+    layer = lambda name: name.split("/layer.")[1].split("/")[0] if "/layer." in name else None  # noqa: E731
+    layers = sorted({layer(n) for n in float_matmuls + quantized} - {None}, key=int)
+    assert len(layers) >= 2
+    assert layers[0] == "0"
+    # the first layer runs wholly in fp32: its fused attention (the first in graph order) and every MatMul
+    attention = [n.op_type for n in nodes if n.op_type in ("Attention", "QAttention")]
+    assert attention == ["Attention"] + ["QAttention"] * (len(layers) - 1)
+    assert not [n for n in quantized if layer(n) == "0"]
+    # every later layer: its feed-forward output in fp32, the rest quantized
+    for index in layers[1:]:
+        assert [n for n in float_matmuls if layer(n) == index] == [f"/bert/encoder/layer.{index}/output/dense/MatMul"]
+        assert [n for n in quantized if layer(n) == index]
+    # the head (pooler and classifier Gemms, rewritten into MatMuls by the quantizer) stays fp32
+    head = [n for n in float_matmuls + quantized if layer(n) is None]
+    assert head
+    assert all(n in float_matmuls and n.endswith("Gemm_MatMul") for n in head)
 
 
 @pytest.mark.parametrize("fmt", ["u8s8", "u8u8", "u8s7"])
@@ -103,7 +118,7 @@ def test_every_int8_format_runs_and_keeps_the_order(
     onnx_cross_encoder._U8S8_WARNED.clear()  # the saturation warning is once per process
     with caplog.at_level(logging.WARNING, logger="rankwise"):
         int8 = backend(tiny_cross_encoder, onnx_dir, backend="onnx", precision="int8", int8_format=fmt)
-    assert int8.model_path.name == f"model.int8-v3-{fmt}.onnx"  # type: ignore[attr-defined]
+    assert int8.model_path.name == f"model.int8-v4-{fmt}.onnx"  # type: ignore[attr-defined]
     scores = int8.score(QUERY, DOCS)  # type: ignore[attr-defined]
     warned = any("can saturate" in r.getMessage() for r in caplog.records if r.name == "rankwise")
     if fmt == "u8s8" and u8s8_saturates_here():

@@ -42,6 +42,7 @@ from rankwise.backends.encoders.onnx_export import (
     entry_dir,
     export_onnx,
     feed_forward_outputs,
+    first_layer_and_head,
     quantize_int8,
     quiet_loading,
     read_entry_config,
@@ -59,6 +60,7 @@ __all__ = [
     "default_cache_dir",
     "export_onnx",
     "feed_forward_outputs",
+    "first_layer_and_head",
     "int8_file",
     "int8_format_for",
     "quantize_int8",
@@ -66,7 +68,7 @@ __all__ = [
 ]
 
 _EXPORT_LOCK = threading.Lock()
-INT8_RECIPE = "v3"  # renamed when the recipe changes, so an old quantization is not reused
+INT8_RECIPE = "v4"  # renamed when the recipe changes, so an old quantization is not reused
 
 
 @dataclass(frozen=True)
@@ -145,20 +147,22 @@ _U8S8_WARNED = threading.Event()
 
 
 def int8_file(fmt: Int8Format) -> str:
-    """``model.int8-v3-u8s8.onnx``: the recipe and the format in the name, so CPUs sharing a cache never mix them."""
+    """``model.int8-v4-u8s8.onnx``: the recipe and the format in the name, so CPUs sharing a cache never mix them."""
     return f"model.int8-{INT8_RECIPE}-{fmt.name}.onnx"
 
 
 def quantize_onnx(fp32: Path, *, architecture: str = "this model", fmt: Int8Format | None = None) -> Path:
-    """The int8 model beside ``fp32``: per-channel int8 weights, feed-forward outputs kept in fp32.
+    """The int8 model beside ``fp32``: per-channel int8 weights; feed-forward outputs, the first layer and
+    the classification head kept in fp32.
 
     ``fmt`` defaults to `int8_format_for` this CPU. Every MatMul and fused Attention is quantized except
     each layer's feed-forward output projection (the MatMul after GELU, whose activations have the widest
-    range): keeping those 6 of 24 in fp32 lowered the mean |logit error| from 0.211 to 0.126 on the
-    benchmark model (SciFact, 1,000 pairs) for about 18% of int8's speed; keeping a single layer's lowered
-    it at most to 0.174 (measured 2026-11-25, `benchmarks/speed/int8_variants.py`; nDCG@10 on all 300
-    SciFact test queries with every MatMul quantized moved -0.0056 from fp32, just outside the 0.005 bar).
-    Graphs whose node names do not follow the BERT export have every MatMul quantized.
+    range), the whole first encoder layer and the head (`first_layer_and_head`). On the benchmark
+    MiniLM-L6 cross-encoder, all 300 SciFact test queries × BM25 top 100 (`benchmarks/speed/int8_variants.py`,
+    2026-12-04): with only the feed-forward outputs kept (recipe v3) nDCG@10 moved -0.0065 from fp32 (u8s8),
+    with the first layer and head as well -0.0018 (u8s8) and -0.0049 (u8u8, which computes the same on
+    every x86 CPU), for 8% of int8's time. Graphs whose node names do not follow the BERT export keep
+    only their ``Gemm`` heads in fp32.
     """
     if fmt is None:
         from rankwise.cpu_features import cpu_features
@@ -167,7 +171,7 @@ def quantize_onnx(fp32: Path, *, architecture: str = "this model", fmt: Int8Form
     target = fp32.with_name(int8_file(fmt))
     if target.exists():
         return target
-    keep_fp32 = feed_forward_outputs(fp32)
+    keep_fp32 = sorted({*feed_forward_outputs(fp32), *first_layer_and_head(fp32)})
     where = {"backend": str(fp32), "architecture": architecture, "mode": "onnx int8"}  # what either error names
     try:
         atomic_write(

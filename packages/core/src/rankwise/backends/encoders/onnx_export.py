@@ -322,6 +322,23 @@ def feed_forward_outputs(graph: Path) -> list[str]:
     ]
 
 
+def first_layer_and_head(graph: Path) -> list[str]:
+    """Names of the first encoder layer's nodes and the classification head's in a BERT-style ONNX export.
+
+    The first layer: its fused ``Attention`` node (the first in graph order) and its MatMuls
+    (``…/layer.0/…/MatMul``); the head: each ``Gemm`` (pooler, classifier) under its own name and under the
+    name ONNX Runtime's dynamic quantization gives it after rewriting it into a MatMul (``<name>_MatMul``,
+    `onnxruntime.quantization.onnx_model` 1.32), so that excluding it excludes it. An export whose names
+    follow another scheme has only its ``Gemm`` heads here.
+    """
+    onnx = require("onnx", extra="onnx", purpose="int8 quantization")
+    nodes = onnx.load(str(graph), load_external_data=False).graph.node
+    attention = [n.name for n in nodes if n.op_type == "Attention"][:1]
+    first_layer = [n.name for n in nodes if n.op_type == "MatMul" and "/layer.0/" in n.name]
+    gemms = [n.name for n in nodes if n.op_type == "Gemm"]
+    return [*attention, *first_layer, *gemms, *(f"{name}_MatMul" for name in gemms)]
+
+
 def quantize_int8(
     fp32: Path, target: Path, *, keep_fp32: Sequence[str] = (), weight_type: str = "QInt8", reduce_range: bool = False
 ) -> None:
