@@ -124,6 +124,12 @@ def embedded(rounds: int) -> dict[str, Any]:
     }
 
 
+def int8_recipe() -> str:
+    from rankwise.backends.encoders.onnx_cross_encoder import INT8_RECIPE
+
+    return INT8_RECIPE
+
+
 def model_note(model_dir: str) -> str:
     recipe = Path(model_dir) / BUILD_RECORD
     if recipe.exists():
@@ -220,6 +226,7 @@ def big_only(args: argparse.Namespace, path: Path) -> dict[str, Any]:
         "load_before": load_before,
         "load_after": load_average(),
         "peak": peak,
+        "int8_recipe": int8_recipe(),
     }
     earlier = ("32x100 and 1x1000 run only with `--big`", "32x100 and 1x1000: one round each")  # replaced, not stacked
     results["notes"] = [n for n in results["notes"] if not n.startswith(earlier)] + [big_note(results["big"])]
@@ -230,7 +237,8 @@ def big_note(big: dict[str, Any]) -> str:
     peak = big["peak"]
     return (
         f"32x100 and 1x1000: one round each, measured {big['started']}–{big['finished'][-5:]} UTC with `--only-big` "
-        f"after the rest of this run, on `{big['model']}` ({big['model_note']}); their share of peak is against "
+        f"after the rest of this run, on `{big['model']}` ({big['model_note']}; int8 quantization recipe "
+        f"{big.get('int8_recipe', 'v3 or older')}); their share of peak is against "
         f"the peaks measured around them (onnx fp32 {peak['onnx fp32']['best_gflops']:.0f}, onnx int8 "
         f"{peak['onnx int8']['best_gflops']:.0f}, torch fp32 {peak['torch fp32']['best_gflops']:.0f} GFLOP/s)."
     )
@@ -269,6 +277,20 @@ def fidelity(args: argparse.Namespace, model_dir: str, cpu_class: str) -> dict[s
     )
     int8_fidelity_path(cpu_class).write_text(json.dumps(fid, indent=1) + "\n")
     return fid
+
+
+def saved_fidelity(cpu_class: str) -> dict[str, Any] | None:
+    """This class's last int8 fidelity result, if it was measured with the int8 recipe in use (else ``None``).
+
+    With ``--skip fidelity`` the default-mode note still quotes int8's nDCG@10 shift, from the check that
+    ``--only-fidelity`` (or an earlier full run) saved; a result of an older recipe is not quoted."""
+    from rankwise.backends.encoders.onnx_cross_encoder import INT8_RECIPE
+
+    path = int8_fidelity_path(cpu_class)
+    if not path.exists():
+        return None
+    saved: dict[str, Any] = json.loads(path.read_text())
+    return saved if saved.get("int8_recipe") == INT8_RECIPE else None
 
 
 def best_peaks(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -317,6 +339,7 @@ def main() -> None:
         "started": started,
         "load_before": load_before,
         "machine": machine(),
+        "int8_recipe": int8_recipe(),
         "model": {"dir": os.path.relpath(model_dir, ROOT), "note": model_note(model_dir)},
         "speed": speed,
         "exactness": exactness(speed[0], native_names),
@@ -331,7 +354,7 @@ def main() -> None:
     for row in speed:  # each contender against the best peak of its arithmetic in the run
         for eff in row["efficiency"].values():
             eff["fraction_of_peak"] = eff["gflops"] / peak[eff["peak"]]["best_gflops"]
-    fid = None if "fidelity" in args.skip else fidelity(args, model_dir, cpu["class"])
+    fid = saved_fidelity(cpu["class"]) if "fidelity" in args.skip else fidelity(args, model_dir, cpu["class"])
     results["default_mode_note"] = default_note(speed[0], fid)
     if "embedded" not in args.skip:
         results["embedded"] = embedded(args.embedded_rounds)

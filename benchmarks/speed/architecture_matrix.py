@@ -40,6 +40,7 @@ def matrix(workdir: Path) -> dict[str, Any]:
 
     from rankwise.backends.base import BackendConfig
     from rankwise.backends.encoders.cross_encoder_factory import cross_encoder_from_spec
+    from rankwise.backends.encoders.onnx_cross_encoder import INT8_RECIPE
     from rankwise.errors import RankwiseError
 
     tiny = load_module(TESTS / "architectures" / "tiny_models.py", "architecture_tiny_models")
@@ -63,6 +64,7 @@ def matrix(workdir: Path) -> dict[str, Any]:
     return {
         "cpu": cpu_record(),
         "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "int8_recipe": INT8_RECIPE,
         "rows": rows,
     }
 

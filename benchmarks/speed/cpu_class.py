@@ -14,6 +14,7 @@ model name, every tracked flag and the logical CPU count.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from rankwise.cpu_features import CpuFeatures, cpu_features
@@ -64,14 +65,37 @@ def title_of(features: CpuFeatures, logical_cpus: int | None) -> str:
     return f"{features.model or 'unknown CPU'}, {isa}{cpus}"
 
 
+def cpu_generation() -> dict[str, int]:
+    """``cpu family``, ``model`` and ``stepping`` of /proc/cpuinfo (empty elsewhere).
+
+    A model name such as ``AMD EPYC`` can hide several generations (family 25 is Zen 3/4, 26 Zen 5) with the
+    same tracked flags, hence the same class: the record keeps which one ran, so a reader can tell two runs of
+    one class apart.
+    """
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip().replace(" ", "_")
+        if key in ("cpu_family", "model", "stepping") and key not in found and value.strip().isdigit():
+            found[key] = int(value)
+        if not line.strip() and found:
+            break
+    return found
+
+
 def cpu_record() -> dict[str, Any]:
-    """This machine's class, section title, model name, tracked flags and logical CPU count."""
+    """This machine's class, section title, model name, tracked flags, generation and logical CPU count."""
     features = cpu_features()
     return {
         "class": class_of(features),
         "title": title_of(features, os.cpu_count()),
         "logical_cpus": os.cpu_count(),
         **features.as_record(),
+        "generation": cpu_generation(),
     }
 
 
@@ -80,7 +104,13 @@ def cpu_line(record: dict[str, Any] | None = None) -> str:
 
     >>> cpu_line({"title": "AMD EPYC, AVX2 only", "flags": {"avx2": True, "fma": True, "avx512f": False}})
     'AMD EPYC, AVX2 only; flags: avx2, fma'
+    >>> cpu_line({"title": "AMD EPYC", "flags": {"avx2": True}, "generation": {"cpu_family": 26, "model": 2}})
+    'AMD EPYC; flags: avx2; family 26 model 2'
     """
     record = record or cpu_record()
     present = [flag for flag, has in record["flags"].items() if has]
-    return f"{record['title']}; flags: {', '.join(present) or 'none tracked'}"
+    line = f"{record['title']}; flags: {', '.join(present) or 'none tracked'}"
+    generation = record.get("generation") or {}
+    if "cpu_family" in generation:
+        line += f"; family {generation['cpu_family']} model {generation.get('model', '?')}"
+    return line

@@ -88,7 +88,7 @@ def cache_key(model_dir: str, n_queries: int, depth: int) -> str:
 
 
 def measure(model_dir: str, *, n_queries: int, depth: int, formats: list[str], exact: bool = False) -> dict[str, Any]:
-    from rankwise.backends.encoders.onnx_cross_encoder import int8_format_for
+    from rankwise.backends.encoders.onnx_cross_encoder import INT8_RECIPE, int8_format_for
     from rankwise.cpu_features import cpu_features
 
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
@@ -104,6 +104,7 @@ def measure(model_dir: str, *, n_queries: int, depth: int, formats: list[str], e
         "cpu_class": cls,
         "cpu": cpu,
         "chosen_format_on_this_cpu": int8_format_for(cpu_features()).name,
+        "int8_recipe": INT8_RECIPE,
         "model": model_dir,
         "queries": n_queries,
         "depth": depth,

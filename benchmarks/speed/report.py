@@ -69,6 +69,17 @@ def _flags(cpu: dict[str, Any]) -> str:
     return ", ".join(f"{name} {'yes' if on else 'no'}" for name, on in flags.items()) or "not recorded"
 
 
+def _generation(cpu: dict[str, Any]) -> str:
+    gen = cpu.get("generation") or {}
+    return f", family {gen['cpu_family']} model {gen.get('model', '?')}" if "cpu_family" in gen else ""
+
+
+def _recipe(results: dict[str, Any]) -> str:
+    """Which int8 quantization recipe (``INT8_RECIPE``) the int8 rows ran: recorded since v4."""
+    recipe = results.get("int8_recipe")
+    return f"quantization recipe {recipe}" if recipe else "quantization recipe v3 or older (not recorded then)"
+
+
 def _workload_tables(results: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     for row in results["speed"]:
@@ -145,7 +156,7 @@ def _int8_fidelity(cpu_class: str) -> list[str]:
         f"`python -m benchmarks.speed.int8_fidelity` ({fid['started']}–{fid['finished']} UTC, load average "
         f"{fid['load_before']} before, {fid['load_after']} after; `benchmarks/results/speed/{path.name}`). Model "
         f"`{fid['model']}`; BM25 alone nDCG@10 {fid['bm25_ndcg10']:.4f}, ONNX fp32 {fid['fp32']['ndcg10']:.4f}. "
-        f"This CPU's int8 format: **{fid['chosen_format_on_this_cpu']}**.",
+        f"This CPU's int8 format: **{fid['chosen_format_on_this_cpu']}**; {_recipe(fid)}.",
         "",
         "| int8 format | nDCG@10 | Δ vs fp32 | queries with identical top-10 | mean \\|Δlogit\\| | max \\|Δlogit\\| |",
         "|---|---:|---:|---:|---:|---:|",
@@ -236,8 +247,8 @@ def class_section(results: dict[str, Any]) -> str:
         "",
         f"Run {results['started']} – {results['finished']} UTC by `make bench` (`benchmarks/run_all.py`); raw numbers "
         f"in `benchmarks/results/speed/{results_path(cpu['class']).name}`. CPU: {cpu['model']}, {cpu['logical_cpus']} logical "
-        f"CPUs, flags: {_flags(cpu)}; {results['machine']}. Load average (1/5/15 min) before: "
-        f"{results['load_before']}, after: {results['load_after']}.",
+        f"CPUs, flags: {_flags(cpu)}{_generation(cpu)}; {results['machine']}. Load average (1/5/15 min) before: "
+        f"{results['load_before']}, after: {results['load_after']}. int8 rows: {_recipe(results)}.",
         "",
         f"Model: `{results['model']['dir']}` ({results['model']['note']}).",
         "",
@@ -274,7 +285,7 @@ the weights; the fidelity figures do, so each section names its model's training
 | torch fp32 (exact) | `{"backend": "torch", "precision": "fp32"}` | as sentence-transformers `predict` |
 | torch bf16 | `{"backend": "torch", "precision": "bf16"}` | bf16 matmuls (autocast), float32 head and scores; warns where the CPU has no native bf16 |
 | ONNX fp32 (the CPU default) | `{"backend": "onnx", "precision": "fp32"}` | within 1e-4 of torch fp32 |
-| ONNX int8 | `{"backend": "onnx", "precision": "int8"}` (or just `{"precision": "int8"}`) | per-channel int8 weights in this CPU's format (U8S8 with VNNI, U8U8 without), dynamic activations; feed-forward output projections stay fp32 |
+| ONNX int8 | `{"backend": "onnx", "precision": "int8"}` (or just `{"precision": "int8"}`) | per-channel int8 weights in this CPU's format (U8S8 with VNNI, U8U8 without), dynamic activations; the first encoder layer, every feed-forward output projection and the classification head stay fp32 (recipe v4; v3 kept only the feed-forward outputs) |
 
 ONNX modes export the model once (`torch.onnx.export(..., dynamo=False)`, ONNX Runtime's BERT fusions,
 `quantize_dynamic` for int8) into `$RANKWISE_CACHE_DIR/onnx` (default `~/.cache/rankwise/onnx`, or
