@@ -6,12 +6,14 @@ export (``quantize_dynamic``, per-channel int8 weights, this CPU's int8 format) 
 with each, and writes the mean and max |logit − fp32 logit|, nDCG@10 and its difference from fp32's, the
 queries whose top 10 is fp32's, and pairs/s (one pass each, a rough speed) to
 ``benchmarks/results/speed/int8_variants-<cpu class>.json``. ``--queries 300`` is the whole test split: the
-figure the 0.005 bar of issue #13 is about (`int8_fidelity.py` measures the shipped recipe the same way and
+figure the 0.005 bar of issue #13 is about (`int8_fidelity.py` measures the recipe in use the same way and
 shares its fp32 scores through the same cache). ``--variants`` picks some of `VARIANTS`. ``--time-only ROUNDS``
 instead times the variants through the whole `Reranker` int8 path against sentence-transformers `predict`
 on the mixed 1x100 workload (alternating rounds; run it on a quiet machine) and adds that to the JSON.
 
-The variant with the best error for its cost is what `quantize_onnx` ships ("shipped" below).
+The variant with the best error for its cost is what `quantize_onnx` ships: recipe v3 kept the feed-forward
+output MatMuls fp32 ("v3" below); v4, in use since 2026-12-04, also the first layer and the head. Results files
+written before then call v3 "shipped".
 """
 
 from __future__ import annotations
@@ -71,17 +73,17 @@ def head_nodes(graph: Path) -> list[str]:
 VARIANTS: dict[str, Callable[[Path], list[str]]] = {
     "control: every node kept fp32": lambda g: [*(name for layer in layer_nodes(g) for name in layer), *head_nodes(g)],
     "every MatMul + Attention": lambda g: [],
-    "shipped: FFN-output MatMuls fp32": feed_forward_outputs,
-    "shipped + head fp32": lambda g: sorted({*feed_forward_outputs(g), *head_nodes(g)}),
-    "shipped + head + layer 0 fp32": lambda g: sorted({*feed_forward_outputs(g), *head_nodes(g), *layer_nodes(g)[0]}),
-    "shipped + layer 0 fp32": lambda g: sorted({*feed_forward_outputs(g), *layer_nodes(g)[0]}),
-    "shipped + last layer fp32": lambda g: sorted({*feed_forward_outputs(g), *layer_nodes(g)[-1]}),
-    "shipped + layers 0 and last fp32": lambda g: sorted(
+    "v3: FFN-output MatMuls fp32": feed_forward_outputs,
+    "v3 + head fp32": lambda g: sorted({*feed_forward_outputs(g), *head_nodes(g)}),
+    "v4 (in use): v3 + head + layer 0 fp32": lambda g: sorted(
+        {*feed_forward_outputs(g), *head_nodes(g), *layer_nodes(g)[0]}
+    ),
+    "v3 + layer 0 fp32": lambda g: sorted({*feed_forward_outputs(g), *layer_nodes(g)[0]}),
+    "v3 + last layer fp32": lambda g: sorted({*feed_forward_outputs(g), *layer_nodes(g)[-1]}),
+    "v3 + layers 0 and last fp32": lambda g: sorted(
         {*feed_forward_outputs(g), *layer_nodes(g)[0], *layer_nodes(g)[-1]}
     ),
-    "shipped + every Attention fp32": lambda g: sorted(
-        {*feed_forward_outputs(g), *(layer[0] for layer in layer_nodes(g))}
-    ),
+    "v3 + every Attention fp32": lambda g: sorted({*feed_forward_outputs(g), *(layer[0] for layer in layer_nodes(g))}),
 }
 
 
