@@ -82,3 +82,30 @@ def test_mode_matches_sentence_transformers(
     if mode == "default":  # every architecture here exports: the default is ONNX fp32, silently
         assert backend.name.endswith("#onnx-fp32")
         assert not [r for r in caplog.records if r.name == "rankwise"]
+
+
+QUANTIZED = ("DynamicQuantizeMatMul", "MatMulInteger")
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_int8_keeps_first_layer_feed_forward_outputs_and_head_fp32(built: Any, architecture: str) -> None:
+    """Recipe v5 on every architecture's export, whatever its node names (BERT's, DistilBERT's, ModernBERT's,
+    a decoder's): the first layer, each layer's feed-forward output projection and the head stay fp32."""
+    import onnx
+
+    backend = build(built, architecture, "onnx int8 u8u8")
+    nodes = onnx.load(str(backend.model_path)).graph.node
+    fp32 = [n.name for n in nodes if n.op_type in ("MatMul", "Gemm")]
+    quantized = [n.name for n in nodes if n.op_type in QUANTIZED]
+    index = lambda name: next((p.split(".")[1] for p in name.split("/") if p.startswith("layer")), None)  # noqa: E731
+    layers = sorted({index(n) for n in fp32 + quantized} - {None}, key=int)
+    assert len(layers) >= 2, (architecture, fp32, quantized)
+    assert not [n for n in quantized if index(n) == "0"], "the first layer is quantized"
+    assert [n for n in quantized if index(n) is None] == [], "the head is quantized"
+    # a fused attention (named Attention_N, not by layer) is fp32 in the first layer only
+    attention = [n.op_type for n in nodes if n.op_type in ("Attention", "QAttention")]
+    assert attention in ([], ["Attention"] + ["QAttention"] * (len(layers) - 1)), attention
+    for later in layers[1:]:
+        assert [n for n in quantized if index(n) == later], f"layer {later} has nothing quantized"
+        kept = [n for n in fp32 if index(n) == later]
+        assert any("/output/dense/" in n or "/lin2/" in n or "/Wo/" in n or "/down_proj/" in n for n in kept), kept

@@ -74,7 +74,7 @@ def test_int8_roughly_preserves_order(tiny_cross_encoder: str, onnx_dir: Path, t
     int8 = backend(tiny_cross_encoder, onnx_dir, backend="onnx", precision="int8")
     scores = int8.score(QUERY, DOCS)  # type: ignore[attr-defined]
     assert spearman(scores, torch_scores) > 0.8
-    assert int8.model_path.name.startswith("model.int8-v4-")  # type: ignore[attr-defined]
+    assert int8.model_path.name.startswith("model.int8-v5-")  # type: ignore[attr-defined]
 
 
 QUANTIZED_MATMULS = ("DynamicQuantizeMatMul", "MatMulInteger")
@@ -118,7 +118,7 @@ def test_every_int8_format_runs_and_keeps_the_order(
     onnx_cross_encoder._U8S8_WARNED.clear()  # the saturation warning is once per process
     with caplog.at_level(logging.WARNING, logger="rankwise"):
         int8 = backend(tiny_cross_encoder, onnx_dir, backend="onnx", precision="int8", int8_format=fmt)
-    assert int8.model_path.name == f"model.int8-v4-{fmt}.onnx"  # type: ignore[attr-defined]
+    assert int8.model_path.name == f"model.int8-v5-{fmt}.onnx"  # type: ignore[attr-defined]
     scores = int8.score(QUERY, DOCS)  # type: ignore[attr-defined]
     warned = any("can saturate" in r.getMessage() for r in caplog.records if r.name == "rankwise")
     if fmt == "u8s8" and u8s8_saturates_here():

@@ -68,7 +68,10 @@ __all__ = [
 ]
 
 _EXPORT_LOCK = threading.Lock()
-INT8_RECIPE = "v4"  # renamed when the recipe changes, so an old quantization is not reused
+INT8_RECIPE = "v5"  # renamed when the recipe changes, so an old quantization is not reused
+# v5 is v4 with the node names of DistilBERT, ModernBERT and decoder exports: on BERT, RoBERTa, XLM-RoBERTa,
+# ELECTRA and DeBERTa-v2 exports both keep the same nodes fp32, so the int8 graph (and any result) is v4's
+INT8_RECIPE_SAME_ON_BERT = ("v4", "v5")
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ _U8S8_WARNED = threading.Event()
 
 
 def int8_file(fmt: Int8Format) -> str:
-    """``model.int8-v4-u8s8.onnx``: the recipe and the format in the name, so CPUs sharing a cache never mix them."""
+    """``model.int8-v5-u8s8.onnx``: the recipe and the format in the name, so CPUs sharing a cache never mix them."""
     return f"model.int8-{INT8_RECIPE}-{fmt.name}.onnx"
 
 
@@ -156,13 +159,15 @@ def quantize_onnx(fp32: Path, *, architecture: str = "this model", fmt: Int8Form
     the classification head kept in fp32.
 
     ``fmt`` defaults to `int8_format_for` this CPU. Every MatMul and fused Attention is quantized except
-    each layer's feed-forward output projection (the MatMul after GELU, whose activations have the widest
-    range), the whole first encoder layer and the head (`first_layer_and_head`). On the benchmark
+    each layer's feed-forward output projection (the MatMul after the activation, whose inputs have the
+    widest range; `feed_forward_outputs`), the whole first layer and the head (`first_layer_and_head`), found
+    by the node names of BERT-style, DistilBERT, ModernBERT and decoder (Qwen2, Gemma) exports. On the benchmark
     MiniLM-L6 cross-encoder, all 300 SciFact test queries × BM25 top 100 (`benchmarks/speed/int8_variants.py`,
     2026-12-04): with only the feed-forward outputs kept (recipe v3) nDCG@10 moved -0.0065 from fp32 (u8s8),
     with the first layer and head as well -0.0018 (u8s8) and -0.0049 (u8u8, which computes the same on
-    every x86 CPU), for 8% of int8's time. Graphs whose node names do not follow the BERT export keep
-    only their ``Gemm`` heads in fp32.
+    every x86 CPU), for 8% of int8's time (recipe v4; v5 extends its node names beyond the BERT export and
+    is the same graph there). Graphs whose node names follow none of those schemes keep only their ``Gemm``
+    heads in fp32.
     """
     if fmt is None:
         from rankwise.cpu_features import cpu_features

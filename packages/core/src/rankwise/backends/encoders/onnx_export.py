@@ -308,35 +308,53 @@ def _runs_like(path: Path, feeds: Mapping[str, Any], expected: Any) -> bool:
     return _self_check_error(path, feeds, expected) is None
 
 
-def feed_forward_outputs(graph: Path) -> list[str]:
-    """Names of the feed-forward output MatMuls (one per layer) in a BERT-style ONNX export, in graph order.
+# How the exports of each family name a layer's feed-forward output projection (the MatMul after the
+# activation), its layers, and the head's projections (node names follow the torch module paths).
+FEED_FORWARD_OUTPUT_SUFFIXES = (
+    "/output/dense/MatMul",  # BERT, RoBERTa, XLM-RoBERTa, ELECTRA, DeBERTa-v2 (not the attention's output)
+    "/ffn/lin2/MatMul",  # DistilBERT
+    "/mlp/Wo/MatMul",  # ModernBERT
+    "/mlp/down_proj/MatMul",  # Qwen2, Gemma, Llama-style decoders
+)
+FIRST_LAYER_SEGMENTS = ("/layer.0/", "/layers.0/")
+HEAD_PREFIXES = ("/pooler/", "/pre_classifier/", "/classifier/", "/head/", "/score/")
 
-    These are the projections after GELU (``…/layer.N/output/dense/MatMul``, not the attention output's);
-    an export whose node names follow another scheme has none.
+
+def feed_forward_outputs(graph: Path) -> list[str]:
+    """Names of the feed-forward output MatMuls (one per layer) of an ONNX export, in graph order.
+
+    These are the projections after the activation (``…/layer.N/output/dense/MatMul`` in a BERT export, not the
+    attention output's; ``FEED_FORWARD_OUTPUT_SUFFIXES`` for DistilBERT, ModernBERT and decoders); an export
+    whose node names follow another scheme has none.
     """
     onnx = require("onnx", extra="onnx", purpose="int8 quantization")
     return [
         node.name
         for node in onnx.load(str(graph), load_external_data=False).graph.node
-        if node.op_type == "MatMul" and node.name.endswith("/output/dense/MatMul") and "/attention/" not in node.name
+        if node.op_type == "MatMul"
+        and node.name.endswith(FEED_FORWARD_OUTPUT_SUFFIXES)
+        and "/attention/" not in node.name
     ]
 
 
 def first_layer_and_head(graph: Path) -> list[str]:
-    """Names of the first encoder layer's nodes and the classification head's in a BERT-style ONNX export.
+    """Names of the first layer's nodes and the classification head's in an ONNX export.
 
-    The first layer: its fused ``Attention`` node (the first in graph order) and its MatMuls
-    (``…/layer.0/…/MatMul``); the head: each ``Gemm`` (pooler, classifier) under its own name and under the
-    name ONNX Runtime's dynamic quantization gives it after rewriting it into a MatMul (``<name>_MatMul``,
-    `onnxruntime.quantization.onnx_model` 1.32), so that excluding it excludes it. An export whose names
-    follow another scheme has only its ``Gemm`` heads here.
+    The first layer: its fused ``Attention`` node (the first in graph order, where the BERT fusion made one)
+    and its MatMuls (``…/layer.0/…`` or ``…/layers.0/…``); the head: each ``Gemm`` (pooler, classifier) under
+    its own name and under the name ONNX Runtime's dynamic quantization gives it after rewriting it into a
+    MatMul (``<name>_MatMul``, `onnxruntime.quantization.onnx_model` 1.32), so that excluding it excludes it,
+    and the MatMuls of the head's modules (``HEAD_PREFIXES``: a decoder's ``score``, ModernBERT's ``head``).
+    An export whose names follow another scheme has only its ``Gemm`` heads here.
     """
     onnx = require("onnx", extra="onnx", purpose="int8 quantization")
     nodes = onnx.load(str(graph), load_external_data=False).graph.node
     attention = [n.name for n in nodes if n.op_type == "Attention"][:1]
-    first_layer = [n.name for n in nodes if n.op_type == "MatMul" and "/layer.0/" in n.name]
+    matmuls = [n.name for n in nodes if n.op_type == "MatMul"]
+    first_layer = [name for name in matmuls if any(segment in name for segment in FIRST_LAYER_SEGMENTS)]
+    head = [name for name in matmuls if name.startswith(HEAD_PREFIXES)]
     gemms = [n.name for n in nodes if n.op_type == "Gemm"]
-    return [*attention, *first_layer, *gemms, *(f"{name}_MatMul" for name in gemms)]
+    return [*attention, *first_layer, *head, *gemms, *(f"{name}_MatMul" for name in gemms)]
 
 
 def quantize_int8(
