@@ -39,11 +39,13 @@ def score_mode(
 ) -> tuple[dict[str, dict[str, float]], float]:
     """``{qid: {doc id: logit}}`` for one mode, cached on disk, and the seconds it took.
 
-    ``mode``: "fp32" (ONNX fp32, the default), "torch-fp32" (the exact mode) or an int8 format.
+    ``mode``: "fp32" (ONNX fp32, the default), "torch-fp32" (the exact mode), "torch-bf16" or an int8 format.
     """
     from rankwise.backends.encoders.onnx_cross_encoder import INT8_RECIPE
 
-    recipe = "" if mode in ("fp32", "torch-fp32") else f"-int8{INT8_RECIPE}"  # fp32 scores outlive a recipe change
+    recipe = (
+        "" if mode in ("fp32", "torch-fp32", "torch-bf16") else f"-int8{INT8_RECIPE}"
+    )  # fp32 scores outlive a recipe change
     path = CACHE / f"{key}-{mode}{recipe}.json"
     if path.exists():
         saved = json.loads(path.read_text())
@@ -52,8 +54,8 @@ def score_mode(
     from rankwise.backends.encoders.onnx_cross_encoder import OnnxCrossEncoderBackend
 
     backend: Any
-    if mode == "torch-fp32":
-        backend = CrossEncoderBackend(model_dir, max_length=512)
+    if mode in ("torch-fp32", "torch-bf16"):
+        backend = CrossEncoderBackend(model_dir, max_length=512, precision=mode.removeprefix("torch-"))
     else:
         options: dict[str, Any] = (
             {"precision": "fp32"} if mode == "fp32" else {"precision": "int8", "int8_format": mode}
@@ -87,7 +89,10 @@ def cache_key(model_dir: str, n_queries: int, depth: int) -> str:
     return f"{model_fingerprint(model_dir)}-q{n_queries}-d{depth}-{cpu_record()['class']}"
 
 
-def measure(model_dir: str, *, n_queries: int, depth: int, formats: list[str], exact: bool = False) -> dict[str, Any]:
+def measure(
+    model_dir: str, *, n_queries: int, depth: int, formats: list[str], exact: bool = False, bf16: bool = False
+) -> dict[str, Any]:
+    """int8 in each of ``formats`` (and, if asked, torch fp32 and torch bf16) against ONNX fp32 on SciFact test."""
     from rankwise.backends.encoders.onnx_cross_encoder import INT8_RECIPE, int8_format_for
     from rankwise.cpu_features import cpu_features
 
@@ -121,6 +126,9 @@ def measure(model_dir: str, *, n_queries: int, depth: int, formats: list[str], e
     if exact:
         run, seconds = score_mode(model_dir, "torch-fp32", queries, candidates, key)
         out["default_vs_exact"] = {"exact_mode": "torch fp32", **compared(run, reference), "seconds": seconds}
+    if bf16:
+        run, seconds = score_mode(model_dir, "torch-bf16", queries, candidates, key)
+        out["bf16"] = {**compared(run, reference), "delta_vs_fp32": ndcg10(run) - fp32_ndcg, "seconds": seconds}
     out["finished"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     out["load_after"] = [round(x, 2) for x in os.getloadavg()]
     return out
@@ -149,9 +157,12 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=100)
     parser.add_argument("--formats", nargs="+", default=["u8s8", "u8u8", "u8s7"])
     parser.add_argument("--exact", action="store_true", help="also rerank with torch fp32 (the exact mode)")
+    parser.add_argument("--bf16", action="store_true", help="also rerank with torch bf16 (autocast)")
     parser.add_argument("--note", default="", help="what the reader must know about this run (kept in the JSON)")
     args = parser.parse_args()
-    result = measure(args.model, n_queries=args.queries, depth=args.depth, formats=args.formats, exact=args.exact)
+    result = measure(
+        args.model, n_queries=args.queries, depth=args.depth, formats=args.formats, exact=args.exact, bf16=args.bf16
+    )
     if args.note:
         result["note"] = args.note
     path = int8_fidelity_path(result["cpu_class"])

@@ -12,7 +12,10 @@ For the benchmark model on the mixed 1x100 workload (``benchmarks.speed.data``):
 - ``tokens_per_batch``: the same at token budgets 256 to 4,096 (``max_tokens_per_batch``, batch size 64), the
   default being ``CPU_TOKENS_PER_BATCH``;
 - ``threads``: ONNX Runtime intra-op threads 1 and 2, alone and with a second session in a second thread
-  running at the same time (what a fusion of two local models does), so oversubscription shows.
+  running at the same time (what a fusion of two local models does), so oversubscription shows;
+- ``operators``: ONNX Runtime's own profile of one pass (``SessionOptions.enable_profiling``), each operator
+  type's share of the time spent in kernels, for the fp32 graph and for this CPU's int8 graph, so it shows
+  whether the time is in the GEMMs or around them.
 
 Run: ``python -m benchmarks.speed.onnx_anatomy --model DIR [--rounds 3]``; writes
 ``benchmarks/results/speed/onnx-anatomy-<cpu class>.json`` with the CPU record.
@@ -26,8 +29,10 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from benchmarks.speed.cpu_class import cpu_record
@@ -41,6 +46,34 @@ def fused_operators(model_path: str) -> dict[str, int]:
 
     graph = onnx.load(model_path, load_external_data=False).graph
     return dict(collections.Counter(node.op_type for node in graph.node).most_common())
+
+
+def operator_shares(backend: Any, query: str, docs: list[str]) -> dict[str, Any]:
+    """Each operator type's share of kernel time in one profiled pass of ``backend`` over the pairs."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.enable_profiling = True
+    with tempfile.TemporaryDirectory() as tmp:
+        options.profile_file_prefix = str(Path(tmp) / "ort")
+        session = ort.InferenceSession(str(backend.model_path), options, providers=["CPUExecutionProvider"])
+        profiled = backend._session
+        backend._session = session
+        try:
+            backend.score(query, docs)
+        finally:
+            backend._session = profiled
+        trace = json.loads(Path(session.end_profiling()).read_text())
+    kernels: collections.Counter[str] = collections.Counter()
+    for event in trace:
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            kernels[event["args"]["op_name"]] += event["dur"]
+    total = sum(kernels.values())
+    return {
+        "kernel_ms": total / 1000,
+        "shares": {op: round(us / total, 4) for op, us in kernels.most_common()},
+    }
 
 
 def padding(
@@ -121,6 +154,11 @@ def measure(model_dir: str, rounds: int) -> dict[str, Any]:
 
         out["threads"][f"{threads} x2 sessions at once"] = _median_seconds(both, rounds)
         print(f"  threads {threads}: {out['threads']}", file=sys.stderr, flush=True)
+    out["operators"] = {
+        "fp32": operator_shares(backend, query, docs),
+        "int8": operator_shares(OnnxCrossEncoderBackend(model_dir, precision="int8"), query, docs),
+    }
+    print(f"  operators: {out['operators']}", file=sys.stderr, flush=True)
     out["load_after"] = [round(x, 2) for x in os.getloadavg()]
     return out
 

@@ -178,6 +178,15 @@ def _int8_fidelity(cpu_class: str) -> list[str]:
             f"(ONNX fp32 {fid['fp32']['ndcg10']:.4f}).",
             "",
         ]
+    bf16 = fid.get("bf16")
+    if bf16:
+        lines += [
+            f"torch bf16 (autocast) against ONNX fp32 on the same candidates: nDCG@10 {bf16['ndcg10']:.4f} "
+            f"({bf16['delta_vs_fp32']:+.4f}), identical top-10 on {bf16['queries_with_identical_top10']}/"
+            f"{fid['queries']} queries, mean \\|Δlogit\\| {bf16['mean_abs_logit_diff']:.4f}, max "
+            f"{bf16['max_abs_logit_diff']:.3f}.",
+            "",
+        ]
     if fid.get("note"):
         lines += [fid["note"], ""]
     return lines
@@ -285,7 +294,7 @@ the weights; the fidelity figures do, so each section names its model's training
 | torch fp32 (exact) | `{"backend": "torch", "precision": "fp32"}` | as sentence-transformers `predict` |
 | torch bf16 | `{"backend": "torch", "precision": "bf16"}` | bf16 matmuls (autocast), float32 head and scores; warns where the CPU has no native bf16 |
 | ONNX fp32 (the CPU default) | `{"backend": "onnx", "precision": "fp32"}` | within 1e-4 of torch fp32 |
-| ONNX int8 | `{"backend": "onnx", "precision": "int8"}` (or just `{"precision": "int8"}`) | per-channel int8 weights in this CPU's format (U8S8 with VNNI, U8U8 without), dynamic activations; the first encoder layer, every feed-forward output projection and the classification head stay fp32 (recipe v4; v3 kept only the feed-forward outputs) |
+| ONNX int8 | `{"backend": "onnx", "precision": "int8"}` (or just `{"precision": "int8"}`) | per-channel int8 weights in this CPU's format (U8S8 with VNNI, U8U8 without), dynamic activations; the first layer, every feed-forward output projection and the classification head stay fp32 (recipe v5: v4 for the node names of DistilBERT, ModernBERT and decoder exports, the same graph on BERT-style ones; v3 kept only the feed-forward outputs) |
 
 ONNX modes export the model once (`torch.onnx.export(..., dynamo=False)`, ONNX Runtime's BERT fusions,
 `quantize_dynamic` for int8) into `$RANKWISE_CACHE_DIR/onnx` (default `~/.cache/rankwise/onnx`, or
