@@ -130,17 +130,21 @@ def int8_recipe() -> str:
     return INT8_RECIPE
 
 
-def timing_only(model_dir: str) -> bool:
-    """Whether ``model_dir`` was built with ``--train none``: a random head, whose rankings mean nothing."""
+def build_record(model_dir: str) -> dict[str, Any] | None:
+    """``build_model.py``'s training record of ``model_dir``, if it has one."""
     recipe = Path(model_dir) / BUILD_RECORD
-    return recipe.exists() and json.loads(recipe.read_text()).get("train") == "none"
+    return json.loads(recipe.read_text()) if recipe.exists() else None
+
+
+def timing_only(built: dict[str, Any] | None) -> bool:
+    """Whether a build record says ``--train none``: a random head, whose rankings mean nothing."""
+    return built is not None and built.get("train") == "none"
 
 
 def model_note(model_dir: str) -> str:
-    recipe = Path(model_dir) / BUILD_RECORD
-    if recipe.exists():
-        built = json.loads(recipe.read_text())
-        if timing_only(model_dir):
+    built = build_record(model_dir)
+    if built is not None:
+        if timing_only(built):
             return "random head, not fine-tuned: timing only"
         return (
             f"fine-tuned {built['steps_done']} of {built['steps_planned']} steps on SciFact train claims and SQuAD "
@@ -331,7 +335,7 @@ def main() -> None:
     if args.only_fidelity:
         results = json.loads(path.read_text())
         model_dir = args.model or str(ROOT / results["model"]["dir"])
-        if timing_only(model_dir):
+        if timing_only(build_record(model_dir)):
             sys.exit(f"{model_dir} has a random head (built with --train none): its int8 fidelity means nothing")
         fid = fidelity(args, model_dir, cpu["class"])
         mixed = next(row for row in results["speed"] if row["workload"] == "mixed-1x100")
@@ -367,7 +371,7 @@ def main() -> None:
     for row in speed:  # each contender against the best peak of its arithmetic in the run
         for eff in row["efficiency"].values():
             eff["fraction_of_peak"] = eff["gflops"] / peak[eff["peak"]]["best_gflops"]
-    if "fidelity" in args.skip or timing_only(model_dir):
+    if "fidelity" in args.skip or timing_only(build_record(model_dir)):
         # a random head's nDCG says nothing about int8's ranking shift: keep the class's saved result instead
         fid = saved_fidelity(cpu["class"])
     else:

@@ -43,9 +43,8 @@ def score_mode(
     """
     from rankwise.backends.encoders.onnx_cross_encoder import INT8_RECIPE
 
-    recipe = (
-        "" if mode in ("fp32", "torch-fp32", "torch-bf16") else f"-int8{INT8_RECIPE}"
-    )  # fp32 scores outlive a recipe change
+    # scores of the float modes outlive a change of the int8 recipe
+    recipe = "" if mode in ("fp32", "torch-fp32", "torch-bf16") else f"-int8{INT8_RECIPE}"
     path = CACHE / f"{key}-{mode}{recipe}.json"
     if path.exists():
         saved = json.loads(path.read_text())
